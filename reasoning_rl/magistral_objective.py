@@ -1,0 +1,167 @@
+"""The Magistral GRPO objective (arXiv 2506.10910, section 2.1) as small pure tensor functions.
+
+Why a separate module: the objective is a handful of equations, and each one is easy to get
+subtly wrong (which std, which normaliser, what happens to groups that teach nothing). Keeping
+them free of any trainer state lets the unit tests check every equation on tensors small
+enough to compute by hand, and lets the TRL seam in `magistral_trainer.py` stay thin.
+
+Notation: a batch holds `num_groups` groups of `group_size` generations for one prompt each,
+laid out group after group (rows `g*G .. g*G+G-1` belong to group `g`), as TRL lays them out.
+`T` is the padded completion length; `mask[i, t] = 1` marks a generated token that enters the
+loss (padding and, when TRL masks them, truncated completions are 0).
+"""
+
+from __future__ import annotations
+
+import torch
+
+# Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
+DEFAULT_EQUAL_ATOL = 1e-6
+
+
+def group_advantages(
+    rewards: torch.Tensor, group_size: int, atol: float = DEFAULT_EQUAL_ATOL
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Raw group advantages and which groups are diverse enough to keep.
+
+    A_i = r_i - mean_{j in group(i)} r_j  (no division by the group std), and
+    keep_g = (max_{i in g} r_i - min_{i in g} r_i) > atol.
+
+    NaN rewards (a completion no reward function could score) are left out of the group mean
+    and get advantage 0. Returns `(advantages (N,), keep (num_groups,) bool)`.
+
+    >>> adv, keep = group_advantages(torch.tensor([1.0, 0.0, 2.0, 2.0]), group_size=2)
+    >>> adv.tolist(), keep.tolist()
+    ([0.5, -0.5, 0.0, 0.0], [True, False])
+    """
+    if rewards.ndim != 1 or rewards.numel() % group_size != 0:
+        raise ValueError(
+            f"rewards must be 1-D with a multiple of group_size={group_size} entries, "
+            f"got shape {tuple(rewards.shape)}"
+        )
+    grouped = rewards.view(-1, group_size)
+    mean = torch.nanmean(grouped, dim=1, keepdim=True)
+    advantages = torch.nan_to_num(grouped - mean, nan=0.0).reshape(-1)
+    finite = ~torch.isnan(grouped)
+    highest = torch.where(finite, grouped, torch.full_like(grouped, -torch.inf)).amax(dim=1)
+    lowest = torch.where(finite, grouped, torch.full_like(grouped, torch.inf)).amin(dim=1)
+    # A group with fewer than two scored rows has highest - lowest <= 0 (or -inf): not kept.
+    keep = (highest - lowest) > atol
+    return advantages, keep
+
+
+def normalize_minibatch(advantages: torch.Tensor, seq_keep: torch.Tensor) -> torch.Tensor:
+    """Normalise advantages over the kept sequences of the minibatch; filtered rows get 0.
+
+    A_norm_i = (A_i - mean_{kept} A) / std_{kept} A  with the sample (Bessel) std.
+
+    With no kept sequence every entry is 0 (the step has nothing to learn, and must not be NaN).
+
+    >>> normalize_minibatch(torch.tensor([1.0, -1.0, 0.0]), torch.tensor([True, True, False]))
+    tensor([ 0.7071, -0.7071,  0.0000])
+    """
+    kept = advantages[seq_keep]
+    if kept.numel() < 2:
+        return torch.zeros_like(advantages)
+    # A kept group has rewards differing by more than atol, so its advantages are not all
+    # equal and std > 0; the clamp only guards against pathological float inputs.
+    std = kept.std().clamp_min(torch.finfo(advantages.dtype).tiny)
+    normalized = (advantages - kept.mean()) / std
+    return torch.where(seq_keep, normalized, torch.zeros_like(normalized))
+
+
+def group_sequence_weights(
+    seq_lengths: torch.Tensor, group_size: int, seq_keep: torch.Tensor
+) -> torch.Tensor:
+    """Per-sequence weight that turns a plain token sum into the group-normalised mean.
+
+    w_i = 1 / (K * L_g(i))  for a kept sequence, else 0, where L_g = sum of the loss-token
+    counts `seq_lengths` over the group of row i and K = number of kept groups with L_g > 0.
+    Then  sum_i w_i * sum_t x_it  =  (1/K) sum_g (sum_{i in g} sum_t x_it) / L_g.
+
+    Weights make the objective independent of how TRL shuffles and splits the batch into
+    gradient-accumulation micro-batches: each row carries its own share of the normaliser.
+
+    >>> group_sequence_weights(torch.tensor([1, 3, 4, 4]), 2, torch.tensor([True] * 4)).tolist()
+    [0.125, 0.125, 0.0625, 0.0625]
+    """
+    lengths = seq_lengths.to(torch.float64).view(-1, group_size)
+    group_len = lengths.sum(dim=1)
+    group_keep = seq_keep.view(-1, group_size).all(dim=1) & (group_len > 0)
+    num_kept = int(group_keep.sum())
+    if num_kept == 0:
+        return torch.zeros(seq_lengths.shape, dtype=torch.float32, device=seq_lengths.device)
+    per_group = torch.where(group_keep, 1.0 / (num_kept * group_len.clamp_min(1.0)), 0.0)
+    return per_group.repeat_interleave(group_size).to(torch.float32)
+
+
+def clipped_surrogate(
+    ratio: torch.Tensor, advantages: torch.Tensor, eps_low: float, eps_high: float
+) -> torch.Tensor:
+    """Per-token clipped surrogate (the quantity the policy maximises).
+
+    s_it = min(rho_it * A_i, clip(rho_it, 1 - eps_low, 1 + eps_high) * A_i)
+
+    `ratio` is (N, T); `advantages` is (N,) and is broadcast over tokens.
+
+    >>> clipped_surrogate(torch.tensor([[1.5, 0.5]]), torch.tensor([1.0]), 0.2, 0.28)
+    tensor([[1.2800, 0.5000]])
+    """
+    adv = advantages.unsqueeze(-1)
+    clipped = torch.clamp(ratio, 1.0 - eps_low, 1.0 + eps_high)
+    return torch.minimum(ratio * adv, clipped * adv)
+
+
+def weighted_token_loss(
+    surrogate: torch.Tensor, mask: torch.Tensor, seq_weights: torch.Tensor
+) -> torch.Tensor:
+    """Loss = -sum_i w_i * sum_t mask_it * s_it, the negated group-normalised objective.
+
+    With weights from `group_sequence_weights` this equals `magistral_loss_reference`; an
+    all-zero weight vector gives exactly 0 (a skipped step), never NaN.
+
+    >>> weighted_token_loss(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]), torch.tensor([0.5, 1.0]))
+    tensor(-2.)
+    """
+    per_row = (surrogate * mask).sum(dim=-1)
+    return -(per_row * seq_weights.to(surrogate.dtype)).sum()
+
+
+def magistral_loss_reference(
+    surrogate: torch.Tensor, mask: torch.Tensor, group_size: int, seq_keep: torch.Tensor
+) -> torch.Tensor:
+    """The loss written literally as in the paper, group by group (a cross-check for tests).
+
+    J = (1/K) sum_{kept g} [ sum_{i in g} sum_t s_it ] / [ sum_{i in g} |o_i| ];  loss = -J.
+
+    >>> magistral_loss_reference(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]), 2,
+    ...                          torch.tensor([True, True]))
+    tensor(-1.)
+    """
+    group_sums, kept = [], 0
+    for g in range(surrogate.shape[0] // group_size):
+        rows = slice(g * group_size, (g + 1) * group_size)
+        tokens = mask[rows].sum()
+        if not bool(seq_keep[rows].all()) or tokens == 0:
+            continue
+        group_sums.append((surrogate[rows] * mask[rows]).sum() / tokens)
+        kept += 1
+    if kept == 0:
+        return surrogate.new_zeros(())
+    return -torch.stack(group_sums).sum() / kept
+
+
+def clip_fractions(
+    ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, eps_low: float, eps_high: float
+) -> tuple[float, float]:
+    """Fraction of loss tokens whose ratio the clip bounds (low: A<0 and rho<1-eps_low; high: A>0
+    and rho>1+eps_high), the same definition TRL logs as `clip_ratio/low_mean` and `high_mean`.
+
+    >>> clip_fractions(torch.tensor([[0.5, 2.0]]), torch.tensor([-1.0]), torch.ones(1, 2), 0.2, 0.28)
+    (0.5, 0.0)
+    """
+    adv = advantages.unsqueeze(-1)
+    low = ((ratio < 1.0 - eps_low) & (adv < 0)).float()
+    high = ((ratio > 1.0 + eps_high) & (adv > 0)).float()
+    count = mask.sum().clamp_min(1.0)
+    return float((low * mask).sum() / count), float((high * mask).sum() / count)
