@@ -1,0 +1,62 @@
+"""The `reasoning-rl` command line.
+
+Why: one console script with subcommands, each a thin layer over a library function, so what
+the CLI does can also be done from Python. User mistakes (`UserError`) print one line and exit
+with code 2; anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reasoning_rl.errors import USER_ERROR_EXIT_CODE, UserError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for all subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="reasoning-rl", description="Magistral-style reasoning RL on top of TRL.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="run a GRPO training recipe")
+    train.add_argument("recipe", help="path to a recipe YAML file")
+    train.add_argument("overrides", nargs="*", metavar="key.sub=value",
+                       help="override recipe values (command line wins over the file)")
+    train.add_argument("--print-config", action="store_true",
+                       help="print the fully resolved recipe and exit")
+    train.add_argument("--resume", action="store_true",
+                       help="continue from the run's last complete checkpoint")
+    return parser
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """`reasoning-rl train`."""
+    import yaml
+
+    from reasoning_rl.config import load_recipe, to_dict
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    if args.print_config:
+        print(yaml.safe_dump(to_dict(recipe), sort_keys=False, allow_unicode=True), end="")
+        return 0
+    from reasoning_rl.train import train
+
+    summary = train(recipe, resume=args.resume)
+    print(f"run finished: {recipe.run_dir}/summary.json ({summary['steps']} steps)")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    handlers = {"train": run_train}
+    try:
+        return handlers[args.command](args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USER_ERROR_EXIT_CODE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

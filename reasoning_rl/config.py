@@ -1,0 +1,280 @@
+"""The recipe: one YAML document that says everything a run does.
+
+Why: a run must be reproducible from one readable file, like a torchtune recipe. Sections are
+typed dataclasses; unknown keys and wrong types are errors that name the key path. Values
+resolve as: defaults here < the recipe file < `key.sub=value` overrides on the command line.
+Each default lives in exactly one place: a dataclass field below, or `TRAINER_DEFAULTS` for the
+`trainer` section, whose keys are TRL `GRPOConfig` fields and are checked against it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from reasoning_rl.errors import RecipeError
+from reasoning_rl.prompting import PromptSection
+from reasoning_rl.typecheck import build, convert
+
+# Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
+# (epsilon_high 0.28), one gradient step per batch. Plus settings measured to suit CPU runs.
+TRAINER_DEFAULTS: dict[str, Any] = {
+    "beta": 0.0,
+    "epsilon": 0.2,
+    "epsilon_high": 0.28,
+    "num_generations": 8,
+    "num_iterations": 1,
+    "logging_steps": 1,
+    "save_steps": 50,
+    "gradient_checkpointing": False,  # measured: no speed gain for small models on CPU
+    "bf16": False,  # GPU recipes set it; bf16 on a CPU without AVX-512 BF16 is slow
+}
+
+# GRPOConfig fields that other recipe keys own, so they cannot be set twice.
+TRAINER_OWNED = {
+    "output_dir": "run.output_dir",
+    "seed": "run.seed",
+    "reward_weights": "rewards[].weight",
+    "save_total_limit": "run.keep_checkpoints",
+    "resume_from_checkpoint": "the --resume flag",
+}
+
+
+@dataclass
+class RunSection:
+    """Recipe section `run`: where and under which name results go."""
+
+    name: str = "reasoning-rl"
+    output_dir: str | None = None  # None means runs/<name>
+    seed: int = 0
+    keep_checkpoints: int = 2  # completed checkpoints kept; older ones are deleted
+
+
+@dataclass
+class LoraSection:
+    """Recipe section `model.lora`: PEFT LoRA adapters instead of a full fine-tune."""
+
+    r: int = 16
+    alpha: int = 32
+    dropout: float = 0.05
+    target_modules: list[str] | str = "all-linear"
+
+
+@dataclass
+class ModelSection:
+    """Recipe section `model`: which checkpoint to train and how to hold it."""
+
+    name_or_path: str = "embedded:smollm2-135m-instruct"
+    dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
+    lora: LoraSection | None = None
+
+
+@dataclass
+class DataSection:
+    """Recipe section `data`: the training problems, mapped onto the canonical row.
+
+    `columns` maps canonical names (prompt, answer, task, lang, tests, source) to the dataset's
+    own column names; `task` and `lang` fill rows whose dataset has no such column.
+    """
+
+    source: str
+    split: str = "train"
+    columns: dict[str, str] = field(default_factory=dict)
+    task: Literal["math", "code"] = "math"
+    lang: str = ""
+    limit: int | None = None
+
+
+@dataclass
+class RewardSpec:
+    """One entry of `rewards`: a reward function by dotted path, its weight and parameters."""
+
+    fn: str
+    weight: float = 1.0
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class EvalSection:
+    """Recipe section `eval`: greedy evaluation on a held-out split before and after training."""
+
+    source: str | None = None
+    split: str = "train"
+    limit: int = 64
+    max_new_tokens: int = 128
+    batch_size: int = 16
+    before_after: bool = True
+
+
+@dataclass
+class Recipe:
+    """A whole recipe. `trainer` holds TRL `GRPOConfig` keyword arguments."""
+
+    data: DataSection
+    rewards: list[RewardSpec]
+    run: RunSection = field(default_factory=RunSection)
+    model: ModelSection = field(default_factory=ModelSection)
+    prompt: PromptSection = field(default_factory=PromptSection)
+    algorithm: Literal["magistral", "trl"] = "magistral"
+    magistral: dict[str, Any] = field(default_factory=dict)
+    trainer: dict[str, Any] = field(default_factory=dict)
+    eval: EvalSection = field(default_factory=EvalSection)
+
+    @property
+    def run_dir(self) -> Path:
+        """The run's output folder."""
+        return Path(self.run.output_dir or f"runs/{self.run.name}")
+
+
+def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
+    """Read, override and validate a recipe; raise `RecipeError` naming the bad key path.
+
+    >>> r = load_recipe("recipes/smoke_cpu.yaml", ["trainer.max_steps=2"])  # doctest: +SKIP
+    >>> r.trainer["max_steps"]  # doctest: +SKIP
+    2
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    for item in overrides or []:
+        apply_override(raw, item)
+    recipe = build(Recipe, raw, "")
+    recipe.trainer = resolve_trainer(recipe.trainer)
+    if not recipe.rewards:
+        raise RecipeError("rewards: the list is empty; add at least one {fn: dotted.path}")
+    for i, spec in enumerate(recipe.rewards):
+        import_object(spec.fn, f"rewards[{i}].fn")
+    recipe.data.source = resolve_source(recipe.data.source, path, "data.source")
+    if recipe.eval.source:
+        recipe.eval.source = resolve_source(recipe.eval.source, path, "eval.source")
+    if recipe.run.keep_checkpoints < 1:
+        raise RecipeError("run.keep_checkpoints: expected an integer >= 1")
+    return recipe
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse the recipe file into a mapping, with file and line in any error."""
+    if not path.is_file():
+        raise RecipeError(f"recipe file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise RecipeError(f"{path}: the recipe must be a mapping of sections, "
+                          f"got {type(raw).__name__}")
+    return raw
+
+
+def apply_override(raw: dict[str, Any], item: str) -> None:
+    """Apply one `dotted.key=value` override (value parsed as YAML) to the raw recipe.
+
+    >>> raw = {"trainer": {"max_steps": 40}}
+    >>> apply_override(raw, "trainer.max_steps=2"); raw
+    {'trainer': {'max_steps': 2}}
+    """
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise RecipeError(f"override {item!r}: expected key.sub=value")
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        value = text
+    node: Any = raw
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise RecipeError(f"override {key}: {part!r} is not an index of "
+                                  f"{'.'.join(parts[:depth])} (length {len(node)})")
+            part = int(part)
+        elif not isinstance(node, dict):
+            raise RecipeError(f"override {key}: {'.'.join(parts[:depth])} is not a mapping")
+        if last:
+            node[part] = value
+        else:
+            if isinstance(node, dict) and node.get(part) is None:
+                node[part] = {}
+            node = node[part]
+
+
+def resolve_trainer(values: dict[str, Any]) -> dict[str, Any]:
+    """Merge `TRAINER_DEFAULTS` under the recipe's `trainer` and check each key on GRPOConfig."""
+    from trl import GRPOConfig
+
+    fields = {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
+    hints = _grpo_type_hints()
+    for key in values:
+        if key in TRAINER_OWNED:
+            raise RecipeError(f"trainer.{key}: set by {TRAINER_OWNED[key]}, not in trainer")
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.75)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise RecipeError(f"trainer.{key}: not a TRL GRPOConfig field{hint}")
+    merged = {**TRAINER_DEFAULTS, **values}
+    return {k: convert(v, hints.get(k, Any), f"trainer.{k}") for k, v in merged.items()}
+
+
+def _grpo_type_hints() -> dict[str, Any]:
+    from trl import GRPOConfig
+
+    return {f.name: f.type for f in dataclasses.fields(GRPOConfig) if not isinstance(f.type, str)}
+
+
+def import_object(dotted: str, key_path: str) -> Any:
+    """Import `package.module.name` (a recipe's reference to Python code).
+
+    >>> import_object("math.sqrt", "rewards[0].fn")(4.0)
+    2.0
+    """
+    module_name, _, attr = dotted.rpartition(".")
+    if not module_name:
+        raise RecipeError(f"{key_path}: {dotted!r} is not a dotted path like package.module.name")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RecipeError(f"{key_path}: cannot import module {module_name!r} ({exc})") from None
+    if not hasattr(module, attr):
+        raise RecipeError(f"{key_path}: module {module_name!r} has no attribute {attr!r}")
+    return getattr(module, attr)
+
+
+def resolve_source(source: str, recipe_path: Path, key_path: str) -> str:
+    """A local dataset path checked to exist (relative to the working dir, else to the recipe).
+
+    Anything that does not look like a file path is taken as a dataset hub name.
+    """
+    looks_local = source.endswith((".jsonl", ".json", ".parquet")) or source.startswith(
+        ("/", "./", "../"))
+    if not looks_local:
+        return source
+    for candidate in (Path(source), recipe_path.parent / source):
+        if candidate.is_file():
+            return str(candidate)
+    raise RecipeError(f"{key_path}: file not found: {source} (looked in the working directory "
+                      f"and next to {recipe_path})")
+
+
+def to_dict(recipe: Recipe) -> dict[str, Any]:
+    """The fully resolved recipe as plain data (what `--print-config` prints)."""
+    data = dataclasses.asdict(recipe)
+    data["run"]["output_dir"] = str(recipe.run_dir)
+    return {k: _plain(v) for k, v in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if hasattr(value, "value") and not isinstance(value, (str, int, float, bool)):
+        return value.value  # enums from TRL's field types
+    return value

@@ -1,0 +1,27 @@
+"""User-facing errors.
+
+Why: a user who mistypes a recipe key, points at a missing file or names a wrong dataset column
+should get one clear line naming the problem and the fix, and exit code 2, not a traceback from
+deep inside TRL. Everything that is the user's to fix raises `UserError`; the CLI prints it and
+exits 2. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+USER_ERROR_EXIT_CODE = 2
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad recipe, missing file, wrong column). CLI exit code 2.
+
+    >>> str(UserError("trainer.beta: expected a number, got 'x'"))
+    "trainer.beta: expected a number, got 'x'"
+    """
+
+
+class RecipeError(UserError):
+    """The recipe (file or command-line overrides) is malformed; message names the key path."""
+
+
+class DataError(UserError):
+    """The dataset is missing, unreadable, or lacks a column the recipe maps to."""

@@ -1,0 +1,146 @@
+"""Recipe loading: precedence, resolved output, and clear errors (exit code 2) for bad input."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reasoning_rl.cli import main
+from reasoning_rl.config import TRAINER_DEFAULTS, apply_override, load_recipe
+from reasoning_rl.errors import RecipeError
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD = textwrap.dedent("""\
+    run: {name: t}
+    data: {source: DATA}
+    rewards:
+      - fn: rewards.trl_functions.format_reward
+    trainer: {max_steps: 3, learning_rate: 1.0e-5}
+""")
+
+
+@pytest.fixture()
+def data_file(tmp_path: Path) -> Path:
+    path = tmp_path / "rows.jsonl"
+    path.write_text('{"question": "What is 1 + 1?", "answer": "2"}\n')
+    return path
+
+
+def write_recipe(tmp_path: Path, text: str, data_file: Path) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text.replace("DATA", str(data_file)))
+    return path
+
+
+def test_precedence_defaults_then_file_then_command_line(tmp_path, data_file):
+    recipe = load_recipe(write_recipe(tmp_path, GOOD, data_file),
+                         ["trainer.max_steps=7", "run.seed=3"])
+    assert recipe.trainer["max_steps"] == 7  # command line beats the file (3)
+    assert recipe.trainer["learning_rate"] == 1e-5  # file beats TRL's default
+    assert recipe.trainer["beta"] == TRAINER_DEFAULTS["beta"] == 0.0  # our default
+    assert recipe.run.seed == 3 and recipe.run.name == "t"
+    assert recipe.run_dir == Path("runs/t")
+
+
+def test_print_config_prints_resolved_recipe(tmp_path, data_file, capsys):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert main(["train", str(path), "--print-config", "trainer.num_generations=2"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["trainer"]["num_generations"] == 2
+    assert printed["trainer"]["epsilon_high"] == 0.28
+    assert printed["model"]["name_or_path"] == "embedded:smollm2-135m-instruct"
+    assert printed["run"]["output_dir"] == "runs/t"
+    assert "<think>" in printed["prompt"]["system"]
+
+
+def test_smoke_recipe_resolves():
+    recipe = load_recipe(REPO / "recipes/smoke_cpu.yaml")
+    assert recipe.algorithm == "magistral" and recipe.eval.source
+
+
+MALFORMED = [
+    ("unknown top-level key", "trainerr: {}", "trainerr: unknown key"),
+    ("unknown nested key", "run: {name: t, sead: 1}", "run.sead: unknown key"),
+    ("wrong scalar type", "run: {name: t, seed: abc}", "run.seed: expected an integer"),
+    ("bad literal", "model: {dtype: float8}", "model.dtype: expected one of"),
+    ("lora wrong type", "model: {lora: {r: sixteen}}", "model.lora.r: expected an integer"),
+    ("unknown trainer field", "trainer: {lerning_rate: 0.1}",
+     "trainer.lerning_rate: not a TRL GRPOConfig field; did you mean learning_rate"),
+    ("trainer wrong type", "trainer: {num_generations: four}",
+     "trainer.num_generations: expected an integer"),
+    ("trainer key owned elsewhere", "trainer: {output_dir: /tmp/x}",
+     "trainer.output_dir: set by run.output_dir"),
+    ("algorithm unknown", "algorithm: ppo", "algorithm: expected one of 'magistral', 'trl'"),
+    ("section not a mapping", "eval: 3", "eval: expected a mapping"),
+    ("reward weight not a number", ("rewards: [{fn: rewards.trl_functions.format_reward, "
+     "weight: heavy}]"), "rewards[0].weight: expected a number"),
+    ("reward fn not importable", "rewards: [{fn: rewards.nope.fn}]",
+     "rewards[0].fn: cannot import module 'rewards.nope'"),
+    ("reward fn missing attribute", "rewards: [{fn: rewards.trl_functions.nope}]",
+     "rewards[0].fn: module 'rewards.trl_functions' has no attribute 'nope'"),
+    ("rewards empty", "rewards: []", "rewards: the list is empty"),
+    ("missing data file", "data: {source: /no/such/file.jsonl}",
+     "data.source: file not found: /no/such/file.jsonl"),
+    ("missing eval file", "eval: {source: missing.jsonl}", "eval.source: file not found"),
+]
+
+
+@pytest.mark.parametrize(("case", "patch", "expected"), MALFORMED, ids=[m[0] for m in MALFORMED])
+def test_malformed_recipe_exits_2_naming_the_key(tmp_path, data_file, capsys, case, patch,
+                                                 expected):
+    raw = yaml.safe_load(GOOD.replace("DATA", str(data_file)))
+    raw.update(yaml.safe_load(patch))
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_missing_required_section(tmp_path, capsys):
+    path = tmp_path / "r.yaml"
+    path.write_text("rewards: [{fn: rewards.trl_functions.format_reward}]\n")
+    assert main(["train", str(path)]) == 2
+    assert "data: required key is missing" in capsys.readouterr().err
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path, capsys):
+    path = tmp_path / "r.yaml"
+    path.write_text("run:\n  name: [unclosed\n")
+    assert main(["train", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "r.yaml: not valid YAML" in err and "line" in err
+
+
+def test_missing_recipe_file(capsys):
+    assert main(["train", "no/such/recipe.yaml"]) == 2
+    assert "recipe file not found: no/such/recipe.yaml" in capsys.readouterr().err
+
+
+def test_bad_override(tmp_path, data_file, capsys):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert main(["train", str(path), "trainer.max_steps"]) == 2
+    assert "expected key.sub=value" in capsys.readouterr().err
+
+
+def test_override_into_list_and_bad_index():
+    raw = {"rewards": [{"fn": "a", "weight": 1.0}]}
+    apply_override(raw, "rewards.0.weight=0.5")
+    assert raw["rewards"][0]["weight"] == 0.5
+    with pytest.raises(RecipeError, match="'3' is not an index of rewards"):
+        apply_override(raw, "rewards.3.weight=1")
+
+
+def test_missing_dataset_column_exits_2_before_writing(tmp_path, data_file, capsys,
+                                                      monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert main(["train", str(path)]) == 2  # rows have `question`, not `prompt`
+    err = capsys.readouterr().err
+    assert "data.columns.prompt: column 'prompt' not found" in err
+    assert "available columns: answer, question" in err
+    assert not (tmp_path / "runs").exists()
