@@ -39,7 +39,7 @@ def test_consistency_over_problem_thinking_answer():
     assert not is_consistent(problem, "Two plus two is four.", "La réponse est $\\boxed{4}$.")
     assert is_consistent(problem, "Deux plus deux font quatre.", "$\\boxed{4}$")  # no words
     assert not is_consistent("$1+1$", "", "\\boxed{2}")  # nothing to judge at all
-    assert is_consistent("$1+1$", "One plus one.", "\\boxed{2}", problem_language="en")
+    assert is_consistent("$1+1$", "Adding one and one gives two.", "\\boxed{2}", problem_language="en")
 
 
 def test_speed_is_interactive():

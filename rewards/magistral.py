@@ -1,0 +1,140 @@
+"""Magistral's full reward (arXiv 2506.10910, section 2.2), combined in plain Python.
+
+    total = format (0.1) + correctness (0.9) + soft length penalty (0 .. -0.1) + language (0.1)
+
+and everything is 0 when the format gate fails. Each component is computed by its own function
+over a whole batch, so the TRL reward functions (one per component, for separate logging) and
+``score`` share one implementation and always add up to the same total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from rewards import code_exec, math_answer
+from rewards.format import FORMAT_REWARD, FormatCheck, check_format
+from rewards.language import LANGUAGE_REWARD, MAGISTRAL_LANGUAGES, is_consistent
+from rewards.length import soft_length_penalty
+
+CORRECT_REWARD = 0.9
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One completion to grade, with what its problem provides."""
+
+    prompt: str
+    completion: str
+    task: str = "math"
+    answer: str | None = None
+    tests: Sequence[str] | None = None
+    length_tokens: int | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True)
+class MagistralConfig:
+    """Knobs of the reward; the defaults are the paper's (no length penalty without ``l_max``)."""
+
+    l_max: int | None = None
+    l_cache: int = 0
+    languages: tuple[str, ...] = MAGISTRAL_LANGUAGES
+    partial_credit: bool = False
+    max_tests: int = code_exec.MAX_TESTS
+    test_timeout_s: float = code_exec.TEST_TIMEOUT_S
+    memory_mb: int = code_exec.MEMORY_MB
+    math_timeout_s: float = math_answer.DEFAULT_TIMEOUT_S
+
+
+@dataclass(frozen=True)
+class RewardBreakdown:
+    """Each component of one completion's reward; ``total`` is their sum."""
+
+    format: float = 0.0
+    correct: float = 0.0
+    length: float = 0.0
+    language: float = 0.0
+    scorable: bool = True
+    reason: str = field(default="", compare=False)
+
+    @property
+    def total(self) -> float:
+        return self.format + self.correct + self.length + self.language
+
+    def as_log_dict(self) -> dict[str, float]:
+        """The names training logs use for each component."""
+        return {"rewards/format": self.format, "rewards/correct": self.correct,
+                "rewards/length": self.length, "rewards/language": self.language}
+
+
+def format_checks(samples: Sequence[Sample]) -> list[FormatCheck]:
+    """The gate for each sample."""
+    return [check_format(sample.completion, sample.task or "math") for sample in samples]
+
+
+def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
+                       config: MagistralConfig = MagistralConfig()) -> list[float | None]:
+    """0.9 per correct sample (scaled by the pass rate with partial credit); None: cannot score."""
+    scores: list[float | None] = [0.0] * len(samples)
+    math_rows = [i for i, c in enumerate(checks) if c.passed and samples[i].task != "code"]
+    code_rows = [i for i, c in enumerate(checks) if c.passed and samples[i].task == "code"]
+    verdicts = math_answer.check_many([checks[i].answer for i in math_rows],
+                                      [samples[i].answer or "" for i in math_rows],
+                                      timeout_s=config.math_timeout_s)
+    for row, verdict in zip(math_rows, verdicts, strict=True):
+        scores[row] = None if verdict is None else CORRECT_REWARD * verdict
+    pass_rates = code_exec.grade_answers(
+        [checks[i].answer for i in code_rows], [list(samples[i].tests or []) for i in code_rows],
+        seed_keys=[samples[i].prompt for i in code_rows], max_tests=config.max_tests,
+        timeout_s=config.test_timeout_s, memory_mb=config.memory_mb)
+    for row, rate in zip(code_rows, pass_rates, strict=True):
+        if rate is None:
+            scores[row] = None
+        elif config.partial_credit:
+            scores[row] = CORRECT_REWARD * rate
+        else:
+            scores[row] = CORRECT_REWARD * (rate == 1.0)
+    return scores
+
+
+def length_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
+                  config: MagistralConfig = MagistralConfig()) -> list[float]:
+    """The soft length penalty per sample (0 without ``l_max``, a length, or a passing gate)."""
+    return [soft_length_penalty(s.length_tokens, config.l_max, config.l_cache)
+            if c.passed and config.l_max and s.length_tokens is not None else 0.0
+            for s, c in zip(samples, checks, strict=True)]
+
+
+def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
+                    config: MagistralConfig = MagistralConfig()) -> list[float]:
+    """0.1 per sample whose problem, thinking and answer share one language."""
+    return [LANGUAGE_REWARD if c.passed and is_consistent(
+                s.prompt, c.thinking, c.answer, config.languages, s.lang or None) else 0.0
+            for s, c in zip(samples, checks, strict=True)]
+
+
+def score_many(samples: Sequence[Sample], config: MagistralConfig = MagistralConfig()
+               ) -> list[RewardBreakdown]:
+    """Grade a batch; math and code correctness run in parallel worker processes."""
+    checks = format_checks(samples)
+    correct = correctness_scores(samples, checks, config)
+    length = length_scores(samples, checks, config)
+    language = language_scores(samples, checks, config)
+    return [RewardBreakdown(FORMAT_REWARD if c.passed else 0.0, k or 0.0, n, g,
+                            scorable=k is not None, reason=c.reason)
+            for c, k, n, g in zip(checks, correct, length, language, strict=True)]
+
+
+def score(prompt: str, completion: str, *, task: str, answer: str | None = None,
+          tests: Sequence[str] | None = None, length_tokens: int | None = None,
+          lang: str | None = None, **config: object) -> RewardBreakdown:
+    """Grade one completion; ``config`` takes ``MagistralConfig`` fields (``l_max``, ...).
+
+    >>> result = score("What is 2+2?", "<think>Two and two make four.</think> It is \\\\boxed{4}.",
+    ...                task="math", answer="4")
+    >>> result.total, result.as_log_dict()["rewards/correct"]
+    (1.1, 0.9)
+    """
+    sample = Sample(prompt, completion, task, answer, tests, length_tokens, lang)
+    return score_many([sample], MagistralConfig(**config))[0]

@@ -1,0 +1,126 @@
+"""Magistral's reward as TRL ``GRPOTrainer`` reward functions, one per logged component.
+
+TRL calls each function with the whole batch (``prompts``, ``completions``, ``completion_ids``
+and every dataset column as a list) and logs ``rewards/<function name>/mean``. Splitting the
+reward into components lets training curves show format, correctness, length and language
+separately; with weight 1.0 each their sum is exactly ``rewards.magistral.score(...).total``.
+Completions and prompts may be plain strings or chat messages. Heavy work (math-verify, code
+execution) goes to worker processes and threads that live across calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rewards import magistral
+from rewards.format import FORMAT_REWARD
+from rewards.magistral import MagistralConfig, Sample
+
+
+def message_text(value: Any, role: str | None = None) -> str:
+    """The text of a string, or of the last message (of ``role``, if given) in a chat list.
+
+    >>> message_text([{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yo"}],
+    ...              role="user")
+    'Hi'
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get("content", ""))
+    if isinstance(value, (list, tuple)):
+        messages = [m for m in value if isinstance(m, dict)]
+        if role is not None:
+            messages = [m for m in messages if m.get("role") == role] or messages
+        return message_text(messages[-1]) if messages else ""
+    return "" if value is None else str(value)
+
+
+def _column(values: Sequence[Any] | None, size: int, default: Any = None) -> list[Any]:
+    return list(values) if values is not None else [default] * size
+
+
+def _samples(prompts: Sequence[Any] | None, completions: Sequence[Any],
+             completion_ids: Sequence[Sequence[int]] | None, columns: dict[str, Any]
+             ) -> list[Sample]:
+    size = len(completions)
+    lengths = [len(ids) for ids in completion_ids] if completion_ids is not None else [None] * size
+    return [Sample(prompt=message_text(prompt, role="user"),
+                   completion=message_text(completion, role="assistant"),
+                   task=task or "math", answer=None if answer is None else str(answer),
+                   tests=tests, length_tokens=length, lang=lang or None)
+            for prompt, completion, task, answer, tests, length, lang in zip(
+                _column(prompts, size, ""), completions, _column(columns.get("task"), size),
+                _column(columns.get("answer"), size), _column(columns.get("tests"), size),
+                lengths, _column(columns.get("lang"), size), strict=True)]
+
+
+def format_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                  completion_ids: Sequence[Sequence[int]] | None = None, **columns: Any
+                  ) -> list[float]:
+    """0.1 for each completion that passes Magistral's format gate, else 0.0.
+
+    >>> format_reward(completions=["<think>a</think> \\\\boxed{1}", "1"], task=["math", "math"])
+    [0.1, 0.0]
+    """
+    samples = _samples(prompts, completions, completion_ids, columns)
+    return [FORMAT_REWARD if check.passed else 0.0 for check in magistral.format_checks(samples)]
+
+
+def correctness_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                       completion_ids: Sequence[Sequence[int]] | None = None,
+                       partial_credit: bool = False, **columns: Any) -> list[float | None]:
+    """0.9 for a gated, correct answer (math: ``answer`` column; code: ``tests``); None: unscorable.
+
+    >>> correctness_reward(completions=["<think>a</think> \\\\boxed{0.5}"], answer=["1/2"])
+    [0.9]
+    """
+    samples = _samples(prompts, completions, completion_ids, columns)
+    config = MagistralConfig(partial_credit=partial_credit)
+    return magistral.correctness_scores(samples, magistral.format_checks(samples), config)
+
+
+def length_penalty(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                   completion_ids: Sequence[Sequence[int]] | None = None, l_max: int = 4096,
+                   l_cache: int = 1024, **columns: Any) -> list[float]:
+    """Soft length penalty (0 to -0.1) from ``len(completion_ids[i])``; 0 when the gate fails.
+
+    >>> length_penalty(completions=["<think>a</think> \\\\boxed{1}"], completion_ids=[[0] * 90],
+    ...                l_max=100, l_cache=20)
+    [-0.05]
+    """
+    samples = _samples(prompts, completions, completion_ids, columns)
+    config = MagistralConfig(l_max=l_max, l_cache=l_cache)
+    return magistral.length_scores(samples, magistral.format_checks(samples), config)
+
+
+def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                    completion_ids: Sequence[Sequence[int]] | None = None,
+                    languages: Sequence[str] | None = None, **columns: Any) -> list[float]:
+    """0.1 when problem, thinking and answer share one language (and the gate passes).
+
+    >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."],
+    ...                 completions=["<think>Deux et deux font quatre.</think> \\\\boxed{4}"])
+    [0.1]
+    """
+    samples = _samples(prompts, completions, completion_ids, columns)
+    config = MagistralConfig(languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES))
+    return magistral.language_scores(samples, magistral.format_checks(samples), config)
+
+
+def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+                     completion_ids: Sequence[Sequence[int]] | None = None, l_max: int | None = None,
+                     l_cache: int = 0, partial_credit: bool = False,
+                     languages: Sequence[str] | None = None, **columns: Any) -> list[float]:
+    """The combined Magistral total per completion (at most 1.1).
+
+    >>> magistral_reward(prompts=["What is 2+2?"], answer=["4"],
+    ...                  completions=[[{"role": "assistant",
+    ...                                 "content": "<think>Two and two.</think> It is \\\\boxed{4}."}]])
+    [1.1]
+    """
+    samples = _samples(prompts, completions, completion_ids, columns)
+    config = MagistralConfig(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
+                             languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES))
+    return [result.total for result in magistral.score_many(samples, config)]
