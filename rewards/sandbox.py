@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import secrets
+import select
 import shutil
 import subprocess
 import sys
@@ -103,8 +104,17 @@ def _feed_and_wait(process: subprocess.Popen, orders: bytes, deadline_s: float) 
         process.stdin.close()
     except (BrokenPipeError, OSError):
         pass
+    try:  # a pidfd wakes us the moment the child exits; Popen.wait(timeout) polls in 50 ms naps
+        pidfd = os.pidfd_open(process.pid)
+    except (AttributeError, OSError):
+        pidfd = None
+    if pidfd is not None:
+        try:
+            select.select([pidfd], [], [], deadline_s)
+        finally:
+            os.close(pidfd)
     try:
-        process.wait(timeout=deadline_s)
+        process.wait(timeout=0 if pidfd is not None else deadline_s)
         return False
     except subprocess.TimeoutExpired:
         return True

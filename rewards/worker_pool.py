@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import selectors
 import subprocess
 import sys
@@ -45,6 +46,13 @@ class _Worker:
         self.buffer = b""
         self.task_index: int | None = None
         self.deadline = 0.0
+        self._wait_until_ready()
+
+    def _wait_until_ready(self, startup_s: float = 120.0) -> None:
+        """Block until the worker has imported what it needs: startup is not a task's time."""
+        ready, _, _ = select.select([self.process.stdout], [], [], startup_s)
+        if ready:
+            self.process.stdout.readline()
 
     def send(self, task_index: int, payload: Any, timeout_s: float) -> bool:
         """Send one task; False if the worker has died and cannot take it."""
@@ -162,7 +170,9 @@ class HardTimeoutPool:
 
 
 def serve(handle: Callable[[Any], Any]) -> None:
-    """Worker side: answer each JSON line on stdin with ``handle(payload)`` as one JSON line."""
+    """Worker side: say ready, then answer each JSON line on stdin with one JSON line."""
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
     for line in sys.stdin.buffer:
         try:
             result = handle(json.loads(line))

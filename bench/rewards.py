@@ -1,0 +1,151 @@
+"""Benchmark the reward package side by side with its baselines, in one run.
+
+    .venv/bin/python bench/rewards.py [--math 1000] [--code 100]
+
+Math: our worker-pool verification vs TRL's ``accuracy_reward`` on the same MATH-500 based
+completions (correct and perturbed). Code: sandboxed executions per second on MBPP, and the
+per-run cost of the sandbox against a bare ``subprocess`` run. Language ID: lingua (ours) vs
+langid on hand-written sentences. The machine is shared, so compare the ratios, not the rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DATA = REPO.parent / "shared" / "data"
+
+from rewards import code_exec, language, math_answer, sandbox
+
+SENTENCES = {
+    "en": ["Two plus two makes four.", "Let us check each case carefully before answering.",
+           "The triangle has three equal sides, so every angle measures sixty degrees."],
+    "fr": ["Deux et deux font quatre.", "Vérifions chaque cas avec soin avant de répondre.",
+           "Le triangle a trois côtés égaux, donc chaque angle mesure soixante degrés."],
+    "es": ["Dos más dos son cuatro.", "Comprobemos cada caso con cuidado antes de responder.",
+           "El triángulo tiene tres lados iguales, así que cada ángulo mide sesenta grados."],
+    "it": ["Due più due fa quattro.", "Controlliamo ogni caso con attenzione prima di rispondere.",
+           "Il triangolo ha tre lati uguali, quindi ogni angolo misura sessanta gradi."],
+    "de": ["Zwei plus zwei ergibt vier.", "Prüfen wir jeden Fall sorgfältig, bevor wir antworten.",
+           "Das Dreieck hat drei gleiche Seiten, also misst jeder Winkel sechzig Grad."],
+    "zh": ["二加二等于四。", "在回答之前，让我们仔细检查每一种情况。", "这个三角形三条边相等，所以每个角都是六十度。"],
+    "ru": ["Два плюс два равно четырём.", "Проверим каждый случай внимательно, прежде чем ответить.",
+           "У треугольника три равные стороны, значит каждый угол равен шестидесяти градусам."],
+}
+
+
+def _rows(name: str) -> list[dict]:
+    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+
+
+def bench_math(count: int) -> dict:
+    from trl.rewards import accuracy_reward
+
+    rows = _rows("math500_test.jsonl")
+    answers = [(r["answer"], True) for r in rows] + [(r["answer"] + "+1", False) for r in rows]
+    answers = (answers * (count // len(answers) + 1))[:count]
+    references = [r["answer"] for r in rows] * 2
+    references = (references * (count // len(references) + 1))[:count]
+    completions = [f"<think>Working it out.</think> The answer is $\\boxed{{{a}}}$." for a, _ in answers]
+    math_answer.check_many(completions[:4], references[:4])  # start the workers
+    start = time.perf_counter()
+    ours = math_answer.check_many(completions, references)
+    ours_s = time.perf_counter() - start
+    logging.getLogger("math_verify").setLevel(logging.CRITICAL)
+    start = time.perf_counter()
+    theirs = accuracy_reward([[{"content": c}] for c in completions], [f"${r}$" for r in references])
+    trl_s = time.perf_counter() - start
+    expected = [ok for _, ok in answers]
+    return {"items": count, "ours_per_s": count / ours_s, "trl_per_s": count / trl_s,
+            "speedup": trl_s / ours_s,
+            "ours_agree": sum((v is True) == e for v, e in zip(ours, expected)) / count,
+            "trl_agree": sum((v == 1.0) == e for v, e in zip(theirs, expected)) / count}
+
+
+def _median_ms(run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def bench_code(count: int) -> dict:
+    rows = _rows("mbpp_sanitized.jsonl")[:count]
+    programs = [f"import math\n{r['test_setup_code']}\n{r['code']}" for r in rows]  # no test_imports
+    broken = [p.replace("return ", "return None and ", 1) for p in programs]
+    answers = [f"```python\n{p}\n```" for p in programs + broken]
+    tests = [r["test_list"] for r in rows] * 2
+    start = time.perf_counter()
+    rates = code_exec.grade_answers(answers, tests, [r["text"] for r in rows] * 2)
+    seconds = time.perf_counter() - start
+    executions = sum(len(t) for t, rate in zip(tests, rates) if rate == 1.0) + sum(
+        1 for rate in rates if rate != 1.0)  # a failing program stops at its first failed test
+    python = sandbox.capabilities().python
+    tiny = "x = sum(range(1000))"
+    bare_ms = _median_ms(lambda: subprocess.run([python, "-I", "-S", "-c", tiny], check=True), 30)
+    site_ms = _median_ms(lambda: subprocess.run([python, "-c", tiny], check=True), 30)
+    sandbox_ms = _median_ms(lambda: sandbox.run_python(tiny, "assert x"), 30)
+    return {"programs": len(answers), "references_pass": sum(r == 1.0 for r in rates[:count]),
+            "broken_fail": sum(r != 1.0 for r in rates[count:]),
+            "executions_per_s": executions / seconds, "bare_ms": bare_ms, "site_ms": site_ms,
+            "sandbox_ms": sandbox_ms, "overhead_ms": sandbox_ms - bare_ms,
+            "strong": sandbox.capabilities().strong}
+
+
+def bench_language(repeats: int = 20) -> dict:
+    from langid.langid import LanguageIdentifier, model
+
+    identifier = LanguageIdentifier.from_modelstring(model, norm_probs=False)
+    identifier.set_languages(list(language.MAGISTRAL_LANGUAGES))
+    cases = [(code, text) for code, texts in SENTENCES.items() for text in texts]
+    language.detect("warm up")
+    results = {}
+    for name, detect in (("lingua", language.detect),
+                         ("langid", lambda t: identifier.classify(t)[0])):
+        correct = sum(detect(text) == code for code, text in cases)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            for _, text in cases:
+                detect(text)
+        rate = repeats * len(cases) / (time.perf_counter() - start)
+        results[name] = {"accuracy": correct / len(cases), "texts_per_s": rate}
+    results["sentences"] = len(cases)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--math", type=int, default=1000, help="math completions to grade")
+    parser.add_argument("--code", type=int, default=100, help="MBPP tasks (x2: reference, broken)")
+    args = parser.parse_args()
+    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    m = bench_math(args.math)
+    print(f"math  : {m['items']} completions | ours {m['ours_per_s']:.0f}/s, TRL accuracy_reward "
+          f"{m['trl_per_s']:.0f}/s -> ours x{m['speedup']:.2f} | agreement with ground truth: "
+          f"ours {m['ours_agree']:.3f}, TRL {m['trl_agree']:.3f}")
+    c = bench_code(args.code)
+    print(f"code  : {c['programs']} MBPP programs, {c['references_pass']}/{args.code} references "
+          f"pass, {c['broken_fail']}/{args.code} broken fail | {c['executions_per_s']:.1f} "
+          f"sandboxed executions/s | per run: sandbox {c['sandbox_ms']:.1f} ms, bare "
+          f"`python -I -S` {c['bare_ms']:.1f} ms, bare `python -c` {c['site_ms']:.1f} ms -> "
+          f"overhead {c['overhead_ms']:.1f} ms (strong isolation: {c['strong']})")
+    g = bench_language()
+    print(f"lang  : {g['sentences']} sentences, 7 languages | lingua acc "
+          f"{g['lingua']['accuracy']:.3f} at {g['lingua']['texts_per_s']:.0f}/s, langid acc "
+          f"{g['langid']['accuracy']:.3f} at {g['langid']['texts_per_s']:.0f}/s -> lingua/langid "
+          f"speed x{g['lingua']['texts_per_s'] / g['langid']['texts_per_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
