@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from reasoning_rl.curation.cli import add_data_parser, run_data
 from reasoning_rl.errors import USER_ERROR_EXIT_CODE, UserError
+from reasoning_rl.evaluate import add_eval_parser, run_eval
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,12 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="run a GRPO training recipe")
     train.add_argument("recipe", help="path to a recipe YAML file")
-    train.add_argument("overrides", nargs="*", metavar="key.sub=value",
-                       help="override recipe values (command line wins over the file)")
+    train.epilog = "Override recipe values with key.sub=value (command line wins over the file)."
+    # Overrides (key.sub=value, anywhere after the recipe) are collected in main(), because
+    # argparse cannot mix optional flags with a trailing list of positionals.
     train.add_argument("--print-config", action="store_true",
                        help="print the fully resolved recipe and exit")
     train.add_argument("--resume", action="store_true",
                        help="continue from the run's last complete checkpoint")
+    add_eval_parser(commands)
+    add_data_parser(commands)
     return parser
 
 
@@ -49,8 +54,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
-    args = build_parser().parse_args(argv)
-    handlers = {"train": run_train}
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    flags = [e for e in extra if e.startswith("-")]
+    if flags or (extra and args.command != "train"):
+        parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
+    args.overrides = extra
+    handlers = {"train": run_train, "eval": run_eval, "data": run_data}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -267,7 +267,9 @@ def to_dict(recipe: Recipe) -> dict[str, Any]:
     """The fully resolved recipe as plain data (what `--print-config` prints)."""
     data = dataclasses.asdict(recipe)
     data["run"]["output_dir"] = str(recipe.run_dir)
-    return {k: _plain(v) for k, v in data.items()}
+    order = ["run", "model", "data", "prompt", "rewards", "algorithm", "magistral", "trainer",
+             "eval"]
+    return {k: _plain(data[k]) for k in order + [k for k in data if k not in order]}
 
 
 def _plain(value: Any) -> Any:

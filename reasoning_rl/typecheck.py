@@ -49,8 +49,8 @@ def describe(annotation: Any) -> str:
 def convert(value: Any, annotation: Any, path: str) -> Any:
     """Check `value` against `annotation` and return it (dataclasses built recursively).
 
-    >>> convert(3, float, "trainer.learning_rate")
-    3.0
+    >>> convert(1e-5, float, "trainer.learning_rate")
+    1e-05
     >>> convert("x", int, "run.seed")
     Traceback (most recent call last):
     ...
@@ -104,7 +104,7 @@ def _convert_scalar(value: Any, annotation: Any, path: str) -> Any:
             return value
     elif annotation is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return value  # an int is a valid float; keep it as written (save_steps: 10)
     elif annotation is str:
         if isinstance(value, str):
             return value
