@@ -1,0 +1,245 @@
+"""Integration tests: a real TRL training step on the embedded model uses the Magistral objective.
+
+The key proof (`test_step_gradient_is_the_magistral_gradient_of_the_diverse_group_only`) runs one
+`trainer.train()` step on a batch with one diverse and one all-equal group, captures the gradient
+the optimizer was about to apply, and compares it with the gradient of the paper's objective
+computed here by hand on a fresh copy of the model from only the diverse group's completions.
+If TRL stops routing the batch or the loss through our overrides, the gradients differ (TRL
+would scale advantages differently and divide by the token count of all four rows) or the
+seam's own checks raise.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import pytest
+import torch
+import trl
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+from trl import GRPOConfig
+
+from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.magistral_trainer import MagistralGRPOTrainer, MagistralOptions
+
+GROUP = 2
+CHECKED_PARAMS = ("model.norm.weight", "model.layers.0.self_attn.q_proj.weight")
+
+
+@pytest.fixture(scope="module")
+def base():
+    folder = ensure_converted("embedded:smollm2-135m-instruct")
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    return model, AutoTokenizer.from_pretrained(folder)
+
+
+def _config(tmp_path, **overrides) -> GRPOConfig:
+    # max_grad_norm=0 turns clipping off, so the captured gradient is the raw one.
+    values = {
+        "per_device_train_batch_size": 4, "num_generations": GROUP, "max_completion_length": 8,
+        "max_steps": 1, "report_to": [], "use_cpu": True, "logging_steps": 1,
+        "save_strategy": "no", "beta": 0.0, "epsilon": 0.2, "epsilon_high": 0.28,
+        "learning_rate": 1e-5, "max_grad_norm": 0.0, "temperature": 1.0, "seed": 0,
+    }  # fmt: skip
+    return GRPOConfig(output_dir=str(tmp_path), **{**values, **overrides})
+
+
+class _Recorder:
+    """A reward function that scores by the `kind` column and remembers what it saw.
+
+    kind "flat": every completion gets 1.0 (a non-diverse group); "diverse": the two completions
+    of a group get 0.0 and 1.0 by position (groups are contiguous rows, as TRL lays them out).
+    """
+
+    __name__ = "recorder"
+
+    def __init__(self, flat_calls: int = 0):
+        self.calls: list[dict] = []
+        self.flat_calls = flat_calls  # the first `flat_calls` calls score everything flat
+
+    def __call__(self, prompts, completions, completion_ids, kind, **kwargs):
+        all_flat = len(self.calls) < self.flat_calls
+        rewards = [
+            1.0 if (k == "flat" or all_flat) else float(i % GROUP) for i, k in enumerate(kind)
+        ]
+        self.calls.append({"ids": [list(c) for c in completion_ids], "kind": kind, "rewards": rewards})
+        return rewards
+
+
+def _trainer(tmp_path, base, kinds, recorder, magistral=None, ragged=False, **overrides):
+    model, tokenizer = base
+    prompts = [f"Name a colour, number {i}." for i in range(len(kinds))]
+    dataset = Dataset.from_dict({"prompt": prompts, "kind": kinds})
+
+    class Recording(MagistralGRPOTrainer):
+        def _compute_loss(self, model, inputs):
+            loss = super()._compute_loss(model, inputs)
+            self.__dict__.setdefault("loss_inputs", []).append({**inputs, "loss": loss.detach()})
+            return loss
+
+        def _generate(self, prompts):
+            # Generations of 8 tokens all hit the length limit; trimming row i to 8 - i tokens
+            # gives every group a different length, so per-group and whole-batch token
+            # normalisation disagree and the test can tell them apart.
+            out = list(super()._generate(prompts))
+            if ragged:
+                out[1] = [ids[: max(1, len(ids) - i)] for i, ids in enumerate(out[1])]
+                out[3] = tokenizer.batch_decode(out[1])
+            return tuple(out)
+
+    return Recording(
+        model=copy.deepcopy(model), args=_config(tmp_path, **overrides), reward_funcs=[recorder],
+        train_dataset=dataset, processing_class=tokenizer, magistral=magistral,
+    )  # fmt: skip
+
+
+class _GradCapture(TrainerCallback):
+    def __init__(self):
+        self.grads: dict[str, torch.Tensor] = {}
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        for name, param in model.named_parameters():
+            if name in CHECKED_PARAMS and param.grad is not None:
+                self.grads[name] = param.grad.detach().clone()
+
+
+def _reference_grads(trainer, model, inputs, reward_of_row, group_of_row) -> dict[str, torch.Tensor]:
+    """Gradient of the paper's loss, -(1/K) sum_g sum_{i in g} A_i sum_t rho_it / L_g, by hand.
+
+    Token log-probs come from TRL's own helper (its fused LM head differs from a plain
+    log_softmax by a few 1e-2 nats on CPU); everything after them is independent of our code.
+    """
+    model.zero_grad()
+    logps, _, _ = trainer._get_per_token_logps_and_entropies(
+        model,
+        torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1),
+        torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1),
+        inputs["completion_ids"].shape[1],
+    )
+    mask = inputs["completion_mask"].float()
+    ratio = torch.exp(logps - logps.detach())
+    rewards, groups = torch.tensor(reward_of_row), torch.tensor(group_of_row)
+    raw = torch.zeros_like(rewards)
+    for g in groups.unique():
+        raw[groups == g] = rewards[groups == g] - rewards[groups == g].mean()
+    advantages = (raw - raw.mean()) / raw.std()  # minibatch normalisation over kept rows
+    objective = torch.zeros(())
+    for g in groups.unique():
+        rows = groups == g
+        group_sum = (advantages[rows].unsqueeze(1) * ratio[rows] * mask[rows]).sum()
+        objective = objective + group_sum / mask[rows].sum()
+    (-objective / len(groups.unique())).backward()
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters() if n in CHECKED_PARAMS}
+
+
+def _rows_by_completion(inputs, calls) -> tuple[list[float], list[int]]:
+    """Match each row of a loss micro-batch to its reward and group, by its completion ids."""
+    pool = [
+        (ids, r, (c, i // GROUP))
+        for c, call in enumerate(calls)
+        for i, (ids, r) in enumerate(zip(call["ids"], call["rewards"], strict=True))
+    ]
+    rewards, groups = [], []
+    for row, row_mask in zip(inputs["completion_ids"], inputs["completion_mask"], strict=True):
+        ids = row[row_mask.bool()].tolist()
+        _, reward, group = pool.pop(next(i for i, (cand, _, _) in enumerate(pool) if cand == ids))
+        rewards.append(reward)
+        groups.append(hash(group))
+    return rewards, groups
+
+
+def test_step_gradient_is_the_magistral_gradient_of_the_diverse_groups_only(tmp_path, base):
+    recorder, capture = _Recorder(), _GradCapture()
+    trainer = _trainer(
+        tmp_path, base, ["diverse", "flat", "diverse"], recorder, ragged=True,
+        per_device_train_batch_size=6,
+    )  # fmt: skip
+    trainer.add_callback(capture)
+    untrained = copy.deepcopy(trainer.model)
+    trainer.train()
+
+    assert len(trainer.loss_inputs) == 1
+    inputs = trainer.loss_inputs[0]
+    # The all-equal group was removed before the batch was formed: 4 rows, not 6.
+    assert inputs["completion_ids"].shape[0] == 2 * GROUP
+    rewards, groups = _rows_by_completion(inputs, recorder.calls)
+    assert sorted(rewards) == [0.0, 0.0, 1.0, 1.0] and len(set(groups)) == 2
+    # Raw advantages are +-0.5 in both groups; their sample std over 4 rows is sqrt(1/3).
+    expected_adv = torch.tensor([(r - 0.5) / math.sqrt(1 / 3) for r in rewards])
+    torch.testing.assert_close(inputs["advantages"], expected_adv)
+    lengths = inputs["completion_mask"].sum(-1)
+    group_lengths = {g: int(lengths[[x == g for x in groups]].sum()) for g in set(groups)}
+    assert len(set(group_lengths.values())) == 2  # otherwise batch and group normalisers agree
+
+    reference = _reference_grads(trainer, untrained, inputs, rewards, groups)
+    assert set(capture.grads) == set(CHECKED_PARAMS)
+    for name in CHECKED_PARAMS:
+        assert reference[name].abs().sum() > 0
+        torch.testing.assert_close(capture.grads[name], reference[name], rtol=1e-4, atol=1e-8)
+
+    logged = trainer.state.log_history[0]
+    assert logged["magistral/filtered_group_frac"] == pytest.approx(1 / 3)
+    assert logged["magistral/generations_per_kept_group"] == 3.0
+    assert logged["magistral/skipped_step"] == 0.0
+    assert logged["magistral/adv_mean_raw"] == pytest.approx(0.0, abs=1e-7)
+    assert logged["magistral/adv_std_raw"] == pytest.approx(math.sqrt(1 / 3))
+    assert logged["clip_ratio/region_mean"] == 0.0  # one on-policy step: ratio is exactly 1
+    assert logged["entropy"] > 0 and logged["magistral/gen_tokens_per_s"] > 0
+
+
+def test_all_groups_filtered_skips_the_step_without_nan(tmp_path, base):
+    trainer = _trainer(tmp_path, base, ["flat", "flat"], _Recorder())
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.train()
+
+    logged = trainer.state.log_history[0]
+    assert logged["magistral/skipped_step"] == 1.0
+    assert logged["magistral/filtered_group_frac"] == 1.0
+    assert "magistral/generations_per_kept_group" not in logged
+    assert math.isfinite(trainer.state.log_history[-1]["train_loss"])
+    # No parameter had a gradient, so AdamW never created state for any of them.
+    assert len(trainer.optimizer.state) == 0
+    for name, param in trainer.model.named_parameters():
+        assert torch.equal(param, before[name]), name
+
+
+def test_refill_draws_until_the_batch_holds_informative_groups(tmp_path, base):
+    recorder = _Recorder(flat_calls=1)  # the first generation round teaches nothing
+    kinds = ["diverse"] * 4
+    trainer = _trainer(tmp_path, base, kinds, recorder, MagistralOptions(max_refill_rounds=2))
+    trainer.train()
+
+    assert len(recorder.calls) == 2
+    assert trainer.loss_inputs[0]["completion_ids"].shape[0] == 4
+    logged = trainer.state.log_history[0]
+    assert logged["magistral/refill_rounds"] == 1.0
+    assert logged["magistral/kept_groups"] == 2.0
+    assert logged["magistral/filtered_group_frac"] == 0.5
+    assert logged["magistral/generations_per_kept_group"] == 4.0
+
+
+@pytest.mark.parametrize(
+    ("overrides", "options", "message"),
+    [
+        ({"beta": 0.04}, None, "trainer.beta = 0.0"),
+        ({"num_iterations": 2}, None, "trainer.num_iterations = 1"),
+        ({"gradient_accumulation_steps": 2, "steps_per_generation": 4}, None,
+         "trainer.steps_per_generation = trainer.gradient_accumulation_steps=2"),
+        ({"top_entropy_quantile": 0.2}, None, "trainer.top_entropy_quantile = 1.0"),
+        ({"gradient_accumulation_steps": 2}, MagistralOptions(max_refill_rounds=1),
+         "trainer.gradient_accumulation_steps = 1"),
+    ],
+)  # fmt: skip
+def test_config_the_objective_cannot_honour_is_rejected_by_recipe_key(
+    tmp_path, overrides, options, message
+):
+    with pytest.raises(ValueError, match=message.replace(".", r"\.").replace("=", r"\s?=\s?")):
+        MagistralGRPOTrainer(model="unused", args=_config(tmp_path, **overrides), magistral=options)
+
+
+def test_a_trl_upgrade_that_renames_a_hook_fails_loudly(tmp_path, monkeypatch):
+    monkeypatch.delattr(trl.GRPOTrainer, "_compute_loss")
+    with pytest.raises(RuntimeError, match="TRL internals changed"):
+        MagistralGRPOTrainer(model="unused", args=_config(tmp_path))
