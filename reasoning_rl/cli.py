@@ -39,14 +39,19 @@ def run_train(args: argparse.Namespace) -> int:
     """`reasoning-rl train`."""
     import yaml
 
-    from reasoning_rl.config import load_recipe, to_dict
+    from reasoning_rl.config import load_recipe, load_stages, to_dict
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.print_config:
         print(yaml.safe_dump(to_dict(recipe), sort_keys=False, allow_unicode=True), end="")
         return 0
-    from reasoning_rl.train import train
+    from reasoning_rl.train import train, train_stages
 
+    if recipe.stages:
+        stages = load_stages(args.recipe, args.overrides)
+        for stage, summary in zip(stages, train_stages(stages, resume=args.resume), strict=True):
+            print(f"stage finished: {stage.run_dir}/summary.json ({summary['steps']} steps)")
+        return 0
     summary = train(recipe, resume=args.resume)
     print(f"run finished: {recipe.run_dir}/summary.json ({summary['steps']} steps)")
     return 0

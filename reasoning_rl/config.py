@@ -9,6 +9,7 @@ Each default lives in exactly one place: a dataclass field below, or `TRAINER_DE
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
 import importlib
@@ -113,6 +114,19 @@ class EvalSection:
 
 
 @dataclass
+class StageSpec:
+    """One stage of a curriculum: recipe overrides (dotted keys) applied on top of the base.
+
+    Stage k+1 starts from stage k's final model; a typical curriculum raises
+    `trainer.max_completion_length` and the length-penalty thresholds, lowers the batch size as
+    lengths grow, and moves to a harder data split.
+    """
+
+    name: str
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Recipe:
     """A whole recipe. `trainer` holds TRL `GRPOConfig` keyword arguments."""
 
@@ -125,6 +139,7 @@ class Recipe:
     magistral: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
     eval: EvalSection = field(default_factory=EvalSection)
+    stages: list[StageSpec] = field(default_factory=list)
 
     @property
     def run_dir(self) -> Path:
@@ -143,6 +158,52 @@ def load_recipe(path: str | Path, overrides: list[str] | None = None) -> Recipe:
     raw = read_yaml(path)
     for item in overrides or []:
         apply_override(raw, item)
+    recipe = _resolve(raw, path)
+    stage_recipes(recipe, raw, path)  # validate every stage now, before anything runs
+    return recipe
+
+
+def load_stages(path: str | Path, overrides: list[str] | None = None) -> list[Recipe]:
+    """The recipes to run in order: one per `stages` entry, or just the recipe itself.
+
+    >>> [r.run.name for r in load_stages("recipes/magistral_curriculum_cpu.yaml")]  # doctest: +SKIP
+    ['curriculum/short', 'curriculum/long']
+    """
+    path = Path(path)
+    raw = read_yaml(path)
+    for item in overrides or []:
+        apply_override(raw, item)
+    return stage_recipes(_resolve(raw, path), raw, path)
+
+
+def stage_recipes(base: Recipe, raw: dict[str, Any], path: Path) -> list[Recipe]:
+    """One full recipe per stage (the base recipe alone when there are no stages).
+
+    Stage i writes to `<run dir>/stage<i>-<name>`; its model is set by the trainer to the
+    previous stage's final model when the previous stage finishes.
+    """
+    if not base.stages:
+        return [base]
+    if base.model.lora is not None:
+        raise RecipeError("stages: a curriculum with model.lora is not supported (each stage "
+                          "starts from the previous full model); drop model.lora or the stages")
+    recipes = []
+    for i, stage in enumerate(base.stages):
+        stage_raw = copy.deepcopy({k: v for k, v in raw.items() if k != "stages"})
+        stage_raw.setdefault("run", {})
+        stage_raw["run"]["output_dir"] = str(base.run_dir / f"stage{i + 1}-{stage.name}")
+        stage_raw["run"]["name"] = f"{base.run.name}/{stage.name}"
+        try:
+            for key, value in stage.overrides.items():
+                set_dotted(stage_raw, key, value)
+            recipes.append(_resolve(stage_raw, path))
+        except RecipeError as exc:
+            raise RecipeError(f"stages[{i}] ({stage.name}): {exc}") from None
+    return recipes
+
+
+def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
+    """Build and check one recipe from raw data (no stage expansion)."""
     recipe = build(Recipe, raw, "")
     recipe.trainer = resolve_trainer(recipe.trainer)
     if not recipe.rewards:
@@ -187,6 +248,16 @@ def apply_override(raw: dict[str, Any], item: str) -> None:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         value = text
+    set_dotted(raw, key, value)
+
+
+def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
+    """Set `a.b.c` (list indices as numbers) in nested data, creating mappings on the way.
+
+    >>> raw = {"rewards": [{"weight": 1.0}]}
+    >>> set_dotted(raw, "rewards.0.weight", 0.5); raw
+    {'rewards': [{'weight': 0.5}]}
+    """
     node: Any = raw
     parts = key.split(".")
     for depth, part in enumerate(parts):

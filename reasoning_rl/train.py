@@ -10,6 +10,7 @@ objective, `algorithm: trl` keeps TRL's own.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import time
@@ -72,6 +73,24 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     }
     write_json_atomic(run_dir / "summary.json", summary)
     return summary
+
+
+def train_stages(recipes: list[Recipe], *, resume: bool = False) -> list[dict[str, Any]]:
+    """Run a curriculum: each stage starts from the previous stage's final model.
+
+    With `resume`, finished stages (those with a summary.json) are skipped and the first
+    unfinished one resumes from its last checkpoint, or starts if it has none.
+    """
+    summaries = []
+    for i, recipe in enumerate(recipes):
+        if i > 0:
+            recipe.model.name_or_path = str(recipes[i - 1].run_dir / "final")
+        if resume and (recipe.run_dir / "summary.json").is_file():
+            summaries.append(json.loads((recipe.run_dir / "summary.json").read_text()))
+            continue
+        has_checkpoint = checkpoint.last_complete(recipe.run_dir) is not None
+        summaries.append(train(recipe, resume=resume and has_checkpoint))
+    return summaries
 
 
 def prepare_run_dir(run_dir: Path, resume: bool) -> Path | None:
@@ -164,8 +183,6 @@ def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,
     if not rows or not recipe.eval.before_after:
         return None
     if reuse and path.is_file():
-        import json
-
         return json.loads(path.read_text())
     result = evaluate_heldout(trainer.model, tokenizer, rows, recipe.prompt,
                               max_new_tokens=recipe.eval.max_new_tokens,
