@@ -1,0 +1,142 @@
+"""Ablation: `algorithm: magistral` vs `algorithm: trl` on the embedded model, same seed.
+
+Why: the two objectives differ in the advantage scale, in what happens to groups whose rewards
+are all equal, and in the loss normaliser (see docs/algorithm.md). This script trains the same
+small CPU setting twice from the same seed and prints, step by step, the mean reward and the
+fraction of groups that carried no signal (Magistral removes them; TRL keeps them and only
+logs the fraction as `frac_reward_zero_std`). The rewards are defined here (a simplified
+format gate and exact-match correctness) rather than imported from rewards/, to keep the run
+cheap and self-contained.
+
+    .venv/bin/python bench/ablation_algorithm.py --steps 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Running `python bench/ablation_algorithm.py` puts bench/ first on sys.path, where
+# bench/rewards.py would shadow the `rewards` package; drop that entry.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import torch
+from datasets import Dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import GRPOConfig, GRPOTrainer
+
+from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.magistral_trainer import MagistralGRPOTrainer, MagistralOptions
+from reasoning_rl.prompting import ExampleTurn, PromptSection, build_messages
+
+EXAMPLE = ExampleTurn(
+    user="What is 12 + 30?",
+    assistant="<think>12 + 30 = 42.</think>\n12 + 30 = 42, so the answer is \\boxed{42}.",
+)
+
+
+_FORMAT = re.compile(r"^\s*<think>.*?</think>.*\\boxed\{([^{}]*)\}", re.DOTALL)
+
+
+def _text(completion) -> str:
+    return completion[-1]["content"] if isinstance(completion, list) else completion
+
+
+def format_reward(completions, **_) -> list[float]:
+    """0.1 for '<think>...</think> ... \\boxed{...}', else 0 (Magistral's format gate, simplified)."""
+    return [0.1 if _FORMAT.match(_text(c)) else 0.0 for c in completions]
+
+
+def correctness_reward(completions, answer, **_) -> list[float]:
+    """0.9 when the format holds and the boxed text equals the answer exactly, else 0."""
+    matches = [_FORMAT.match(_text(c)) for c in completions]
+    return [0.9 if m and m.group(1).strip() == a else 0.0 for m, a in zip(matches, answer, strict=True)]
+
+
+def arithmetic_dataset(size: int, seed: int) -> Dataset:
+    """`size` addition problems 'What is a + b?' with their answers, as chat prompts."""
+    rng = random.Random(seed)
+    section = PromptSection(examples=[EXAMPLE])
+    rows = {"prompt": [], "answer": []}
+    for _ in range(size):
+        a, b = rng.randint(1, 50), rng.randint(1, 50)
+        rows["prompt"].append(build_messages(f"What is {a} + {b}?", section))
+        rows["answer"].append(str(a + b))
+    return Dataset.from_dict(rows)
+
+
+def train(algorithm: str, args: argparse.Namespace, folder: str) -> tuple[list[dict], float]:
+    """Train one algorithm; return TRL's per-step log records and the wall time in seconds."""
+    torch.manual_seed(args.seed)
+    config = GRPOConfig(
+        output_dir=tempfile.mkdtemp(prefix=f"ablation-{algorithm}-"),
+        per_device_train_batch_size=args.batch, num_generations=args.generations,
+        max_completion_length=args.max_tokens, max_steps=args.steps, learning_rate=args.lr,
+        beta=0.0, epsilon=0.2, epsilon_high=0.28, num_iterations=1, temperature=1.0,
+        report_to=[], use_cpu=True, logging_steps=1, save_strategy="no", seed=args.seed,
+    )  # fmt: skip
+    kwargs = {
+        "model": AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32),
+        "args": config,
+        "reward_funcs": [format_reward, correctness_reward],
+        "train_dataset": arithmetic_dataset(args.problems, args.seed),
+        "processing_class": AutoTokenizer.from_pretrained(folder),
+    }
+    if algorithm == "magistral":
+        options = MagistralOptions(max_refill_rounds=args.refill)
+        trainer: GRPOTrainer = MagistralGRPOTrainer(magistral=options, **kwargs)
+    else:
+        trainer = GRPOTrainer(**kwargs)
+    start = time.perf_counter()
+    trainer.train()
+    return [r for r in trainer.state.log_history if "reward" in r], time.perf_counter() - start
+
+
+def print_table(runs: dict[str, tuple[list[dict], float]]) -> None:
+    """Side-by-side reward and filtered/zero-std group fraction per step, then means."""
+    mag, trl_logs = runs["magistral"][0], runs["trl"][0]
+    print("\n| step | magistral reward | magistral filtered groups | trl reward | trl zero-std groups |")
+    print("| --- | --- | --- | --- | --- |")
+    for i, (m, t) in enumerate(zip(mag, trl_logs, strict=True), start=1):
+        print(
+            f"| {i} | {m['reward']:.3f} | {m['magistral/filtered_group_frac']:.2f} "
+            f"| {t['reward']:.3f} | {t['frac_reward_zero_std']:.2f} |"
+        )
+
+    def mean(logs: list[dict], key: str) -> float:
+        return sum(r[key] for r in logs) / len(logs)
+
+    print(
+        f"| mean | {mean(mag, 'reward'):.3f} | {mean(mag, 'magistral/filtered_group_frac'):.2f} "
+        f"| {mean(trl_logs, 'reward'):.3f} | {mean(trl_logs, 'frac_reward_zero_std'):.2f} |"
+    )
+    skipped = sum(r["magistral/skipped_step"] for r in mag)
+    print(f"\nmagistral: {skipped:.0f}/{len(mag)} steps skipped (every group filtered)")
+    for name, (_, seconds) in runs.items():
+        print(f"{name}: {seconds:.0f} s wall for {len(runs[name][0])} steps")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--batch", type=int, default=8, help="generations per step")
+    parser.add_argument("--generations", type=int, default=4, help="generations per prompt")
+    parser.add_argument("--max-tokens", type=int, default=48)
+    parser.add_argument("--problems", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=1e-5)
+    parser.add_argument("--refill", type=int, default=0, help="magistral max_refill_rounds")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    folder = ensure_converted("embedded:smollm2-135m-instruct")
+    runs = {name: train(name, args, folder) for name in ("magistral", "trl")}
+    print(f"\nsettings: {vars(args)}")
+    print_table(runs)
+
+
+if __name__ == "__main__":
+    main()
