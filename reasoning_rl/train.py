@@ -23,7 +23,7 @@ import yaml
 from reasoning_rl import checkpoint
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
-from reasoning_rl.errors import UserError
+from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
 from reasoning_rl.run_log import (
@@ -33,6 +33,7 @@ from reasoning_rl.run_log import (
     truncate_metrics,
     write_json_atomic,
 )
+from reasoning_rl.typecheck import build
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
@@ -45,6 +46,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     run_dir = recipe.run_dir
     resume_from = prepare_run_dir(run_dir, resume)
+    args, magistral = grpo_settings(recipe, configure_reporting(recipe, run_dir))
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     heldout = load_heldout(recipe)
@@ -53,9 +55,8 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
-    report_to = configure_reporting(recipe, run_dir)
-    trainer = build_trainer(recipe, model, tokenizer, peft_config, reward_funcs,
-                            to_grpo_dataset(rows, recipe.prompt), report_to)
+    trainer = build_trainer(recipe, args, magistral, model, tokenizer, peft_config,
+                            reward_funcs, to_grpo_dataset(rows, recipe.prompt))
 
     eval_before = evaluate_once(recipe, trainer, tokenizer, heldout, run_dir / "eval_before.json")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -148,31 +149,54 @@ def configure_reporting(recipe: Recipe, run_dir: Path) -> list[str]:
     return asked
 
 
-def build_trainer(recipe: Recipe, model, tokenizer, peft_config, reward_funcs, dataset,
-                  report_to: list[str]):
-    """TRL's GRPOTrainer (or our Magistral subclass) configured from the recipe."""
+def grpo_settings(recipe: Recipe, report_to: list[str]):
+    """TRL `GRPOConfig` (and Magistral options) from the recipe, checked before anything runs.
+
+    Settings TRL or the Magistral objective reject become `RecipeError`s (exit code 2).
+    """
     import torch
-    from transformers.trainer_callback import ProgressCallback
-    from trl import GRPOConfig, GRPOTrainer
+    from trl import GRPOConfig
 
     settings = {**recipe.trainer, "report_to": report_to or "none"}
     settings.setdefault("use_cpu", not torch.cuda.is_available())
-    args = GRPOConfig(output_dir=str(recipe.run_dir), seed=recipe.run.seed,
-                      reward_weights=[r.weight for r in recipe.rewards], save_total_limit=None,
-                      **settings)
-    kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs, "train_dataset": dataset,
-                  "processing_class": tokenizer, "peft_config": peft_config,
-                  "callbacks": [MetricsFile(recipe.run_dir), RewardProgressBar(),
-                             checkpoint.CommitCheckpoints(recipe.run_dir,
-                                                          recipe.run.keep_checkpoints)]}
-    if recipe.algorithm == "magistral":
-        from reasoning_rl.magistral_trainer import MagistralGRPOTrainer, MagistralOptions
-        from reasoning_rl.typecheck import build
+    try:
+        args = GRPOConfig(output_dir=str(recipe.run_dir), seed=recipe.run.seed,
+                          reward_weights=[r.weight for r in recipe.rewards],
+                          save_total_limit=None, **settings)
+    except ValueError as exc:
+        raise RecipeError(f"trainer: TRL rejects these settings: {exc}") from None
+    if recipe.algorithm != "magistral":
+        return args, None
+    from reasoning_rl.magistral_trainer import MagistralOptions, validate_grpo_config
 
-        options = build(MagistralOptions, recipe.magistral, "magistral")
-        trainer = MagistralGRPOTrainer(magistral=options, **kwargs)
-    else:
-        trainer = GRPOTrainer(**kwargs)
+    options = build(MagistralOptions, recipe.magistral, "magistral")
+    try:
+        validate_grpo_config(args, options)
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
+    return args, options
+
+
+def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config,
+                  reward_funcs, dataset):
+    """TRL's GRPOTrainer, or our Magistral subclass when `magistral` options are given."""
+    from transformers.trainer_callback import ProgressCallback
+    from trl import GRPOTrainer
+
+    callbacks = [MetricsFile(recipe.run_dir), RewardProgressBar(),
+                 checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
+    kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
+              "train_dataset": dataset, "processing_class": tokenizer,
+              "peft_config": peft_config, "callbacks": callbacks}
+    from reasoning_rl.vllm_cpu import colocate_engine_defaults
+
+    with colocate_engine_defaults(args, recipe.model.dtype):  # vLLM rollouts on CPU only
+        if magistral is not None:
+            from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
+
+            trainer = MagistralGRPOTrainer(magistral=magistral, **kwargs)
+        else:
+            trainer = GRPOTrainer(**kwargs)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
 

@@ -144,3 +144,23 @@ def test_missing_dataset_column_exits_2_before_writing(tmp_path, data_file, caps
     assert "data.columns.prompt: column 'prompt' not found" in err
     assert "available columns: answer, question" in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_settings_the_magistral_objective_rejects_exit_2_before_writing(tmp_path, data_file,
+                                                                         capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert main(["train", str(path), "data.columns.prompt=question", "trainer.beta=0.04"]) == 2
+    err = capsys.readouterr().err
+    assert "algorithm: magistral needs trainer.beta = 0.0" in err, err
+    assert not (tmp_path / "runs").exists()
+
+
+def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = write_recipe(tmp_path, GOOD, data_file)
+    # 3 completions per step cannot hold whole groups of 2 generations.
+    assert main(["train", str(path), "data.columns.prompt=question",
+                 "trainer.per_device_train_batch_size=3", "trainer.num_generations=2"]) == 2
+    assert "trainer: TRL rejects these settings" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists()
