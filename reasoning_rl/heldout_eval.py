@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
+from reasoning_rl.generation import Sampling, generate_with_model
 from reasoning_rl.prompting import PromptSection, build_messages
 from rewards.format import check_format
 from rewards.math_answer import check_many
 
 
-@torch.no_grad()
 def generate_greedy(model, tokenizer, prompts: list[list[dict[str, str]]], *,
                     max_new_tokens: int, batch_size: int) -> list[tuple[str, int]]:
     """Greedy completions (text, token count) for chat prompts, in batches.
@@ -26,22 +24,9 @@ def generate_greedy(model, tokenizer, prompts: list[list[dict[str, str]]], *,
     ...                 max_new_tokens=8, batch_size=1)  # doctest: +SKIP
     [('Hello! How can I help you today?', 8)]
     """
-    was_training = model.training
-    model.eval()
-    outputs: list[tuple[str, int]] = []
-    for start in range(0, len(prompts), batch_size):
-        texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
-                 for p in prompts[start:start + batch_size]]
-        batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
-        batch = batch.to(model.device)
-        generated = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False,
-                                   pad_token_id=tokenizer.pad_token_id)
-        new_tokens = generated[:, batch["input_ids"].shape[1]:]
-        for row in new_tokens:
-            length = int((row != tokenizer.pad_token_id).sum())
-            outputs.append((tokenizer.decode(row, skip_special_tokens=True), length))
-    model.train(was_training)
-    return outputs
+    groups = generate_with_model(model, tokenizer, prompts, Sampling(max_new_tokens=max_new_tokens),
+                                 batch_size=batch_size)
+    return [(group[0].text, group[0].tokens) for group in groups]
 
 
 def score_math(completions: list[str], answers: list[str]) -> dict[str, float]:

@@ -1,0 +1,2 @@
+"""Data curation commands (`reasoning-rl data ...`): difficulty filtering, translation and
+decontamination of canonical rows."""

