@@ -122,7 +122,7 @@ def translate_rows(rows: list[dict[str, Any]], backend, *, fraction: float = 0.1
     for (index, lang), (_, spans), group in zip(plan, protected, outputs, strict=True):
         row, raw = rows[index], group[0].text.strip()
         restored = restore(raw, spans)
-        reason = ("placeholders lost" if restored is None
+        reason = ("empty" if not raw else "placeholders lost" if restored is None
                   else check_translation(row["prompt"], restored, lang))
         if reason:
             rejected.append({"row": index, "lang": lang, "reason": reason, "output": raw})
