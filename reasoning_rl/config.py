@@ -111,6 +111,11 @@ class EvalSection:
     max_new_tokens: int = 128
     batch_size: int = 16
     before_after: bool = True
+    every_steps: int = 0  # > 0: evaluate every N steps during training, logged as eval/...
+    benchmarks: list[str] = field(default_factory=list)  # names or files; [] means `source`
+    samples: int = 1
+    temperature: float = 0.0
+    data_dir: str | None = None
 
 
 @dataclass

@@ -45,6 +45,7 @@ def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sam
     [[Completion(text='Hello!', tokens=3), Completion(text='Hi there.', tokens=4)]]
     """
     import torch
+    from tqdm.auto import tqdm
 
     greedy = sampling.temperature <= 0
     per_prompt = 1 if greedy else sampling.n
@@ -56,7 +57,8 @@ def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sam
     torch.manual_seed(sampling.seed)
     results: list[list[Completion]] = []
     try:
-        for start in range(0, len(prompts), batch_size):
+        for start in tqdm(range(0, len(prompts), batch_size), desc="generate", unit="batch",
+                          disable=len(prompts) <= batch_size):
             texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
                      for p in prompts[start:start + batch_size]]
             batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
@@ -87,6 +89,13 @@ class TransformersBackend:
         self.tokenizer = load_tokenizer(model_path)
         self.model = load_model(model_path, dtype)
         self.batch_size = batch_size
+
+    @classmethod
+    def from_loaded(cls, model, tokenizer, batch_size: int = 8) -> TransformersBackend:
+        """A backend around a model already in memory (the policy during training)."""
+        backend = cls.__new__(cls)
+        backend.model, backend.tokenizer, backend.batch_size = model, tokenizer, batch_size
+        return backend
 
     def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[Completion]]:
         """`sampling.n` completions for each chat prompt."""

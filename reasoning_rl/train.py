@@ -26,6 +26,7 @@ from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
+from reasoning_rl.periodic_eval import PeriodicEval
 from reasoning_rl.run_log import (
     MetricsFile,
     RewardProgressBar,
@@ -183,7 +184,8 @@ def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config
     from transformers.trainer_callback import ProgressCallback
     from trl import GRPOTrainer
 
-    callbacks = [MetricsFile(recipe.run_dir), RewardProgressBar(),
+    callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
+                 MetricsFile(recipe.run_dir), RewardProgressBar(),
                  checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
               "train_dataset": dataset, "processing_class": tokenizer,

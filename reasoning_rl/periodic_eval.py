@@ -1,0 +1,74 @@
+"""Benchmark evaluation every N training steps, logged next to the training metrics.
+
+Why: the before/after held-out eval says whether a run helped; a curve says when it started
+helping or hurting. With `eval.every_steps: N` the policy being trained is evaluated on the
+recipe's `eval.benchmarks` (or its held-out `eval.source`) exactly as `reasoning-rl eval` would
+(same prompts, same grading through the rewards package), and the numbers are added to that
+step's log line as `eval/<benchmark>/<metric>`, so they land in metrics.jsonl.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers import TrainerCallback
+
+from reasoning_rl.config import Recipe
+from reasoning_rl.evaluate import EvalOptions, evaluate_rows
+
+LOGGED = ("pass@1", "format_failure_rate", "language_consistency", "mean_tokens")
+
+
+class PeriodicEval(TrainerCallback):
+    """Evaluates the policy every `every_steps` optimizer steps (does nothing when 0)."""
+
+    def __init__(self, sets: dict[str, list[dict[str, Any]]], every_steps: int,
+                 options: EvalOptions, batch_size: int = 8):
+        self.sets, self.every_steps, self.options = sets, every_steps, options
+        self.batch_size = batch_size
+        self.pending: dict[str, float] = {}
+
+    @classmethod
+    def from_recipe(cls, recipe: Recipe) -> PeriodicEval:
+        """The callback for a recipe's `eval` section (benchmarks are loaded only when used)."""
+        section = recipe.eval
+        options = EvalOptions(model="policy", benchmarks=section.benchmarks,
+                              samples=section.samples, max_new_tokens=section.max_new_tokens,
+                              temperature=section.temperature, limit=section.limit,
+                              seed=recipe.run.seed, data_dir=section.data_dir,
+                              prompt=recipe.prompt)
+        return cls(load_sets(recipe, options) if section.every_steps > 0 else {},
+                   section.every_steps, options, section.batch_size)
+
+    def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        if not self.sets or self.every_steps <= 0 or state.global_step % self.every_steps:
+            return
+        from reasoning_rl.generation import TransformersBackend
+
+        backend = TransformersBackend.from_loaded(model, processing_class, self.batch_size)
+        for name, rows in self.sets.items():
+            result, _ = evaluate_rows(backend, rows, self.options)
+            self.pending.update({f"eval/{name}/{key}": value
+                                 for key, value in result["metrics"].items()
+                                 if key in LOGGED or key.startswith("maj@")})
+        control.should_log = True
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.pending and logs is not None:
+            logs.update(self.pending)  # later callbacks (metrics.jsonl) see these keys
+            self.pending = {}
+
+
+def load_sets(recipe: Recipe, options: EvalOptions) -> dict[str, list[dict[str, Any]]]:
+    """Rows per benchmark for periodic eval: `eval.benchmarks`, else the held-out source."""
+    from reasoning_rl.dataset import load_canonical
+    from reasoning_rl.errors import RecipeError
+    from reasoning_rl.evaluate import load_selected
+
+    if options.benchmarks:
+        return load_selected(options)
+    if not recipe.eval.source:
+        raise RecipeError("eval.every_steps: set eval.benchmarks or eval.source to evaluate on")
+    return {"heldout": load_canonical(recipe.eval.source, recipe.eval.split, recipe.data.columns,
+                                      task=recipe.data.task, lang=recipe.data.lang,
+                                      limit=recipe.eval.limit, key_path="eval")}
