@@ -9,6 +9,9 @@ program cannot pass by exiting early, raising SystemExit or printing what a chec
 The remaining hole is deliberate introspection of this harness's frames to steal the nonce; the
 sandbox contains what such a program can do, but does not try to prevent that theft.
 
+The warm path (``sandbox_forkserver.py``) forks instead of starting this file, then calls the
+same ``lock_down`` and ``execute``, so both paths apply the same isolation in the same order.
+
 Only the standard library is used here, and nothing from this repository.
 """
 
@@ -19,9 +22,11 @@ import sys
 
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
 _MS_REC, _MS_PRIVATE = 0x4000, 0x40000
-# The real exception classes, taken before a program can swap them in ``builtins``.
+# The real exception classes and exit, taken before a program can swap them in ``builtins``
+# or ``os`` (on the warm path a patched exit would return into the fork server's code).
 _MEMORY_ERROR, _ASSERTION_ERROR, _SYSTEM_EXIT, _OS_ERROR = (
     MemoryError, AssertionError, SystemExit, OSError)
+_EXIT = os._exit
 
 
 def _isolate_namespaces() -> None:
@@ -47,13 +52,23 @@ def _apply_limits(limits: dict) -> None:
         resource.setrlimit(getattr(resource, name), (value, value))
 
 
-def _lock_down(orders: dict) -> None:
+def _redirect_stdin(orders: dict) -> None:
     stdin_path = orders.get("stdin_path") or os.devnull
     descriptor = os.open(stdin_path, os.O_RDONLY)
     os.dup2(descriptor, 0)
     os.close(descriptor)
+
+
+def lock_down(orders: dict, workdir: str | None = None) -> None:
+    """Isolate, limit and drop to the throwaway uid; ``workdir`` is made and entered after the
+    namespaces exist, so it lives in this run's own private /tmp."""
     if orders["isolate"]:
         _isolate_namespaces()
+    if workdir is not None:
+        os.mkdir(workdir, 0o700)
+        if orders.get("uid") is not None:
+            os.chown(workdir, orders["uid"], orders["uid"])
+        os.chdir(workdir)
     _apply_limits(orders["limits"])
     if orders.get("uid") is not None:
         os.setgroups([])
@@ -95,14 +110,13 @@ def _run_python(orders: dict, report) -> None:
     report("ok", "")
 
 
-def main() -> None:
-    orders = json.loads(sys.stdin.read())
+def execute(orders: dict) -> None:
+    """Run the (already locked down) program and report; never returns."""
     result_fd, nonce, write = orders["result_fd"], orders["nonce"], os.write
 
     def report(kind: str, detail: str) -> None:
         write(result_fd, f"{nonce} {kind} {detail}".encode("utf-8", "replace")[:1000])
 
-    _lock_down(orders)
     if orders["action"] == "exec":
         os.close(result_fd)  # a native program reports through its exit status and output
         os.execve(orders["argv"][0], orders["argv"], orders["env"])
@@ -111,7 +125,14 @@ def main() -> None:
         sys.stdout.flush()
     except BaseException:  # noqa: BLE001, S110 - e.g. a broken stdout; verdict already sent
         pass
-    os._exit(0)
+    _EXIT(0)
+
+
+def main() -> None:
+    orders = json.loads(sys.stdin.read())
+    _redirect_stdin(orders)
+    lock_down(orders)
+    execute(orders)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Adversarial programs: each must end in a clean failure, never a pass, hang or damage.
 
-These run on CI (root, Debian), where the strong sandbox path must be the one in use.
+These run on CI (root, Debian), where the strong sandbox path must be the one in use. Each
+runs twice: on the warm path (forked by the fork server) and on the fresh-process path.
 """
 
 import os
@@ -9,10 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from rewards.sandbox import Limits, capabilities, run_python
+from rewards import sandbox
+from rewards.sandbox import Limits, capabilities
 
 STRONG = os.geteuid() == 0
 strong_only = pytest.mark.skipif(not STRONG, reason="namespaces and uid drop need root")
+
+
+@pytest.fixture(params=["warm", "fresh"])
+def run_python(request, monkeypatch):
+    """``sandbox.run_python`` pinned to one path, failing if a run took the other one."""
+    if request.param == "warm" and not STRONG:
+        pytest.skip("the fork server is only used with strong isolation (root)")
+    monkeypatch.setattr(sandbox, "USE_ZYGOTE", request.param == "warm")
+
+    def run(*args, **kwargs):
+        outcome = sandbox.run_python(*args, **kwargs)
+        assert outcome.via == request.param, outcome
+        return outcome
+    return run
 
 
 def _live_sandbox_processes() -> int:
@@ -40,7 +56,7 @@ def test_strong_path_is_used_when_root():
     assert capabilities().strong, capabilities().notes
 
 
-def test_passing_requires_the_test_to_run_to_completion():
+def test_passing_requires_the_test_to_run_to_completion(run_python):
     assert run_python("def f():\n    return 1", "assert f() == 1").status == "ok"
     assert run_python("def f():\n    return 2", "assert f() == 1").status == "wrong_answer"
     early_exits = ["import os\nos._exit(0)", "raise SystemExit(0)", "import sys\nsys.exit()",
@@ -49,7 +65,7 @@ def test_passing_requires_the_test_to_run_to_completion():
         assert run_python(code, "assert False").status == "exited_early", code
 
 
-def test_patching_builtins_or_the_harness_does_not_fake_a_pass():
+def test_patching_builtins_or_the_harness_does_not_fake_a_pass(run_python):
     patch_assert = "import builtins\nbuiltins.AssertionError = type('Nope', (Exception,), {})"
     assert run_python(patch_assert, "assert False").status == "wrong_answer"
     patch_exit = "import os, sys\nos._exit = lambda code: None\nsys.exit = lambda *a: None"
@@ -59,26 +75,26 @@ def test_patching_builtins_or_the_harness_does_not_fake_a_pass():
     assert run_python(forge, "assert False").status == "exited_early"
 
 
-def test_infinite_loop_is_killed_at_the_deadline():
+def test_infinite_loop_is_killed_at_the_deadline(run_python):
     start = time.perf_counter()
     outcome = run_python("while True:\n    pass", limits=Limits(timeout_s=1))
     assert outcome.status == "timeout"
     assert time.perf_counter() - start < 4
 
 
-def test_memory_bomb():
+def test_memory_bomb(run_python):
     assert run_python("x = bytearray(2 << 30)").status == "memory"
     assert run_python("x = []\nwhile True:\n    x.append(' ' * 10**6)").status == "memory"
 
 
-def test_hundred_megabytes_of_output_is_cut_off():
+def test_hundred_megabytes_of_output_is_cut_off(run_python):
     outcome = run_python("import sys\nfor _ in range(100):\n    sys.stdout.write('x' * 2**20)")
     assert outcome.status == "output_limit"
     assert len(outcome.stdout) <= Limits().output_bytes
 
 
 @strong_only
-def test_fork_bomb_is_contained_and_cleaned_up():
+def test_fork_bomb_is_contained_and_cleaned_up(run_python):
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
     start = time.perf_counter()
     outcome = run_python(bomb, limits=Limits(timeout_s=1))
@@ -88,21 +104,21 @@ def test_fork_bomb_is_contained_and_cleaned_up():
 
 
 @strong_only
-def test_daemonized_child_is_killed_after_the_run():
+def test_daemonized_child_is_killed_after_the_run(run_python):
     escape = "import os, time\nif os.fork() == 0:\n    os.setsid()\n    time.sleep(60)\n"
     assert run_python(escape, "assert True").status == "ok"
     assert _leftover_sandbox_processes() == 0
 
 
 @strong_only
-def test_no_network():
+def test_no_network(run_python):
     code = "import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('1.1.1.1', 53))"
     outcome = run_python(code)
     assert outcome.status == "crash" and "unreachable" in outcome.detail.lower()
 
 
 @strong_only
-def test_cannot_write_outside_its_directory_or_kill_the_parent(tmp_path):
+def test_cannot_write_outside_its_directory_or_kill_the_parent(run_python, tmp_path):
     target = tmp_path / "pwned"
     write = f"open({str(target)!r}, 'w').write('x')"
     assert run_python(write).status == "crash"
@@ -112,6 +128,6 @@ def test_cannot_write_outside_its_directory_or_kill_the_parent(tmp_path):
     assert run_python("open('here.txt', 'w').write('fine')").status == "ok"
 
 
-def test_environment_is_scrubbed(monkeypatch):
+def test_environment_is_scrubbed(run_python, monkeypatch):
     monkeypatch.setenv("REWARDS_TEST_SECRET", "hunter2")
     assert run_python("import os\nassert 'REWARDS_TEST_SECRET' not in os.environ").status == "ok"

@@ -1,0 +1,123 @@
+"""The fork server (warm path): it survives hostile programs, forgets each one, and is shared
+safely by threads. Root only, like the strong path it depends on."""
+
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from test_sandbox import _leftover_sandbox_processes
+
+from rewards import sandbox
+from rewards.sandbox import Limits
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the fork server needs root")
+
+
+def _warm(code: str, test: str | None = None, **kwargs) -> sandbox.RunOutcome:
+    outcome = sandbox.run_python(code, test, **kwargs)
+    assert outcome.via == "warm", outcome
+    return outcome
+
+
+def _server_pid() -> int:
+    _warm("pass")  # make sure it is running
+    return sandbox.zygote().pid
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def test_programs_cannot_kill_the_server_or_their_supervisor():
+    pid = _server_pid()
+    attacks = [f"import os\nos.kill({pid}, 9)", f"import os\nos.killpg({pid}, 9)",
+               "import os\nos.kill(os.getppid(), 9)"]
+    for attack in attacks:
+        outcome = _warm(attack)
+        assert (outcome.status, outcome.detail) == (
+            "crash", "PermissionError: [Errno 1] Operation not permitted"), attack
+    assert _warm("import os\nos.kill(-1, 9)").status == "ok"  # its own uid only, not itself
+    assert sandbox.zygote().pid == pid and _is_running(pid)
+    assert _warm("x = 1", "assert x == 1").status == "ok"
+
+
+def test_a_killed_server_is_replaced_transparently():
+    pid = _server_pid()
+    os.kill(pid, signal.SIGKILL)
+    while _is_running(pid):
+        time.sleep(0.01)
+    assert _warm("x = 1", "assert x == 1").status == "ok"
+    assert sandbox.zygote().pid not in {None, pid}
+
+
+def test_a_run_in_flight_survives_the_server_dying():
+    pid = _server_pid()
+    with ThreadPoolExecutor(1) as pool:
+        slow = pool.submit(_warm, "import time\ntime.sleep(0.5)", "assert True")
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        assert slow.result().status == "ok"
+    assert _warm("pass").status == "ok"
+
+
+def test_nothing_a_program_does_reaches_the_next_one():
+    first = """
+import builtins, json, math, os, subprocess, sys
+builtins.len = lambda x: 0
+json.LEAK = math.pi = 3
+sys.modules['collections'] = None
+open('left-here.txt', 'w').write('x')
+open('/tmp/left-in-tmp', 'w').write('x')
+if os.fork() == 0:
+    os.setsid()
+    os.execv('/bin/sleep', ['sleep', '60'])
+"""
+    assert _warm(first, "assert len([1]) == 0").status == "ok"
+    second = """
+import builtins, collections, json, math, os
+assert len([1]) == 1 and not hasattr(json, 'LEAK') and math.pi > 3.14
+assert os.listdir('.') == [] and not os.path.exists('/tmp/left-in-tmp')
+"""
+    assert _warm(second, "assert True").status == "ok"
+    assert _leftover_sandbox_processes() == 0
+
+
+def test_every_run_gets_its_own_uid_and_namespaces():
+    probe = "import os, time\nprint(os.getuid(), os.readlink('/proc/self/ns/net'))\ntime.sleep(0.3)"
+    with ThreadPoolExecutor(3) as pool:  # alive together, so a namespace number is not reused
+        seen = [outcome.stdout.split() for outcome in pool.map(_warm, [probe] * 3)]
+    uids, networks = {s[0] for s in seen}, {s[1] for s in seen}
+    assert len(uids) == 3 and len(networks) == 3
+    assert os.readlink("/proc/self/ns/net").encode() not in networks
+
+
+def test_concurrent_runs_from_several_threads():
+    cases = [("def f():\n    return 1", "assert f() == 1", "ok"),
+             ("def f():\n    return 2", "assert f() == 1", "wrong_answer"),
+             ("import os\nos._exit(0)", "assert False", "exited_early"),
+             ("import time\ntime.sleep(30)", "assert True", "timeout"),
+             ("print('x' * 100)", None, "ok")] * 4
+    barrier = threading.Barrier(8)
+
+    def run(case):
+        if barrier.n_waiting < 8 and not barrier.broken:
+            try:
+                barrier.wait(timeout=0.5)
+            except threading.BrokenBarrierError:
+                pass
+        return _warm(case[0], case[1], limits=Limits(timeout_s=1)).status
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(run, cases))
+    assert statuses == [case[2] for case in cases]
+    assert time.perf_counter() - start < 15  # four 1-s timeouts overlap, they do not queue
+    assert _leftover_sandbox_processes() == 0
