@@ -71,13 +71,33 @@ def bench_math(count: int) -> dict:
             "trl_agree": sum((v == 1.0) == e for v, e in zip(theirs, expected)) / count}
 
 
-def _median_ms(run, repeats: int) -> float:
-    times = []
+def _median_ms(runs: dict, repeats: int) -> dict[str, float]:
+    """Median wall time of each run in ms, taken round-robin so that load shifts hit all alike."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
+        for name, run in runs.items():
+            start = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _grade_mbpp(answers: list[str], tests: list, keys: list[str], warm: bool) -> tuple[list, float]:
+    sandbox.USE_ZYGOTE = warm
+    try:
         start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        rates = code_exec.grade_answers(answers, tests, keys)
+        return rates, time.perf_counter() - start
+    finally:
+        sandbox.USE_ZYGOTE = True
+
+
+def _fresh_run(code: str, test: str) -> None:
+    sandbox.USE_ZYGOTE = False
+    try:
+        assert sandbox.run_python(code, test).via == "fresh"
+    finally:
+        sandbox.USE_ZYGOTE = True
 
 
 def bench_code(count: int) -> dict:
@@ -86,21 +106,26 @@ def bench_code(count: int) -> dict:
     broken = [p.replace("return ", "return None and ", 1) for p in programs]
     answers = [f"```python\n{p}\n```" for p in programs + broken]
     tests = [r["test_list"] for r in rows] * 2
-    start = time.perf_counter()
-    rates = code_exec.grade_answers(answers, tests, [r["text"] for r in rows] * 2)
-    seconds = time.perf_counter() - start
+    keys = [r["text"] for r in rows] * 2
+    load_before = os.getloadavg()
+    rates, warm_s = _grade_mbpp(answers, tests, keys, warm=True)
+    fresh_rates, fresh_s = _grade_mbpp(answers, tests, keys, warm=False)
     executions = sum(len(t) for t, rate in zip(tests, rates) if rate == 1.0) + sum(
         1 for rate in rates if rate != 1.0)  # a failing program stops at its first failed test
     python = sandbox.capabilities().python
     tiny = "x = sum(range(1000))"
-    bare_ms = _median_ms(lambda: subprocess.run([python, "-I", "-S", "-c", tiny], check=True), 30)
-    site_ms = _median_ms(lambda: subprocess.run([python, "-c", tiny], check=True), 30)
-    sandbox_ms = _median_ms(lambda: sandbox.run_python(tiny, "assert x"), 30)
+    ms = _median_ms({
+        "bare": lambda: subprocess.run([python, "-I", "-S", "-c", tiny], check=True),
+        "site": lambda: subprocess.run([python, "-c", tiny], check=True),
+        "warm": lambda: sandbox.run_python(tiny, "assert x"),
+        "fresh": lambda: _fresh_run(tiny, "assert x")}, 30)
     return {"programs": len(answers), "references_pass": sum(r == 1.0 for r in rates[:count]),
             "broken_fail": sum(r != 1.0 for r in rates[count:]),
-            "executions_per_s": executions / seconds, "bare_ms": bare_ms, "site_ms": site_ms,
-            "sandbox_ms": sandbox_ms, "overhead_ms": sandbox_ms - bare_ms,
-            "strong": sandbox.capabilities().strong}
+            "same_verdicts": rates == fresh_rates, "warm_exec_per_s": executions / warm_s,
+            "fresh_exec_per_s": executions / fresh_s, "bare_ms": ms["bare"],
+            "site_ms": ms["site"], "warm_ms": ms["warm"], "fresh_ms": ms["fresh"],
+            "strong": sandbox.capabilities().strong,
+            "load": f"{load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}"}
 
 
 def bench_language(repeats: int = 20) -> dict:
@@ -136,10 +161,14 @@ def main() -> None:
           f"ours {m['ours_agree']:.3f}, TRL {m['trl_agree']:.3f}")
     c = bench_code(args.code)
     print(f"code  : {c['programs']} MBPP programs, {c['references_pass']}/{args.code} references "
-          f"pass, {c['broken_fail']}/{args.code} broken fail | {c['executions_per_s']:.1f} "
-          f"sandboxed executions/s | per run: sandbox {c['sandbox_ms']:.1f} ms, bare "
+          f"pass, {c['broken_fail']}/{args.code} broken fail, same verdicts on both paths: "
+          f"{c['same_verdicts']} | sandboxed executions/s: warm {c['warm_exec_per_s']:.1f}, "
+          f"fresh {c['fresh_exec_per_s']:.1f} | per run (median of 30, round-robin): warm "
+          f"sandbox {c['warm_ms']:.1f} ms, fresh sandbox {c['fresh_ms']:.1f} ms, bare "
           f"`python -I -S` {c['bare_ms']:.1f} ms, bare `python -c` {c['site_ms']:.1f} ms -> "
-          f"overhead {c['overhead_ms']:.1f} ms (strong isolation: {c['strong']})")
+          f"overhead warm {c['warm_ms'] - c['bare_ms']:.1f} ms, fresh "
+          f"{c['fresh_ms'] - c['bare_ms']:.1f} ms (strong isolation: {c['strong']}; 1-min load "
+          f"{c['load']})")
     g = bench_language()
     print(f"lang  : {g['sentences']} sentences, 7 languages | lingua acc "
           f"{g['lingua']['accuracy']:.3f} at {g['lingua']['texts_per_s']:.0f}/s, langid acc "
