@@ -13,6 +13,7 @@ import sys
 from reasoning_rl.curation.cli import add_data_parser, run_data
 from reasoning_rl.errors import USER_ERROR_EXIT_CODE, UserError
 from reasoning_rl.evaluate import add_eval_parser, run_eval
+from reasoning_rl.gpu_plan import add_plan_parser, run_plan
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="continue from the run's last complete checkpoint")
     add_eval_parser(commands)
     add_data_parser(commands)
+    add_plan_parser(commands)
     return parser
 
 
@@ -62,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     flags = [e for e in extra if e.startswith("-")]
-    if flags or (extra and args.command != "train"):
+    if flags or (extra and args.command not in ("train", "plan")):
         parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
     args.overrides = extra
-    handlers = {"train": run_train, "eval": run_eval, "data": run_data}
+    handlers = {"train": run_train, "eval": run_eval, "data": run_data, "plan": run_plan}
     try:
         return handlers[args.command](args)
     except UserError as exc:

@@ -24,6 +24,7 @@ from reasoning_rl import checkpoint
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
+from reasoning_rl.gpu_plan import require_gpus_for
 from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
 from reasoning_rl.periodic_eval import PeriodicEval
@@ -47,6 +48,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     started = time.monotonic()
     run_dir = recipe.run_dir
     resume_from = prepare_run_dir(run_dir, resume)
+    require_gpus_for(recipe)  # before anything loads: a GPU recipe on a CPU machine stops here
     args, magistral = grpo_settings(recipe, configure_reporting(recipe, run_dir))
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
