@@ -1,0 +1,129 @@
+"""DeepSpeed and multi-process launches, checked on CPU.
+
+DeepSpeed's CPU accelerator (gloo) runs a real ZeRO-2 engine, so the shipped ds_zero2.json,
+with its "auto" values filled by transformers from a GRPOConfig exactly as the trainer does,
+is checked by taking one optimizer step on the embedded model. Ranks are checked with
+accelerate's MULTI_CPU mode (DDP over gloo), because in DeepSpeed mode without GPUs
+accelerate 1.15 reports every rank as process 0 of 1. Both run in subprocesses: they
+initialise torch.distributed, which must not leak into the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.gpu_plan import batch_for
+
+REPO = Path(__file__).resolve().parents[1]
+
+ZERO2_STEP = textwrap.dedent("""\
+    import importlib, json, math, sys
+    import torch
+    # DeepSpeed JIT-compiles a shared-memory all-reduce op (a CPU-only speed-up) with g++ on
+    # first use: 100+ s of CPU. gloo runs the same collectives without it.
+    importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+    import deepspeed
+    from transformers import AutoModelForCausalLM
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+    from trl import GRPOConfig
+
+    ds_file, model_dir, out_dir = sys.argv[1:4]
+    args = GRPOConfig(output_dir=out_dir, use_cpu=True, per_device_train_batch_size=2,
+                      num_generations=2, learning_rate=1e-3, report_to="none")
+    deepspeed.init_distributed(dist_backend="gloo")
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    config = HfTrainerDeepSpeedConfig(ds_file)
+    config.trainer_config_process(args)
+    config.trainer_config_finalize(args, model, 1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=args.learning_rate)  # as the Trainer
+    engine, ds_optimizer, _, _ = deepspeed.initialize(model=model, optimizer=optimizer,
+                                                      config=config.config)
+    watched = ["model.layers.0.self_attn.q_proj.weight", "model.layers.29.mlp.down_proj.weight",
+               "model.embed_tokens.weight"]
+    params = dict(model.named_parameters())
+    before = {name: params[name].detach().clone() for name in watched}
+    ids = torch.randint(0, 1000, (2, 16), generator=torch.Generator().manual_seed(0))
+    loss = engine(input_ids=ids, labels=ids).loss
+    engine.backward(loss)
+    engine.step()
+    print("RESULT " + json.dumps({
+        "stage": engine.zero_optimization_stage(),
+        "optimizer": type(ds_optimizer).__name__,
+        "micro_batch": engine.train_micro_batch_size_per_gpu(),
+        "loss": loss.item(),
+        "steps": engine.global_steps,
+        "changed": {n: (params[n].detach() - before[n]).abs().max().item() for n in watched},
+    }))
+""")
+
+RANKS = textwrap.dedent("""\
+    import json, sys
+    import torch
+    from accelerate import PartialState
+    from accelerate.utils import gather
+    from trl import GRPOConfig
+
+    args = GRPOConfig(output_dir=sys.argv[1], use_cpu=True, per_device_train_batch_size=4,
+                      gradient_accumulation_steps=2, num_generations=4, report_to="none")
+    state = PartialState()
+    gathered = gather(torch.tensor([state.process_index])).tolist()
+    print("RESULT " + json.dumps({
+        "rank": state.process_index, "world": state.num_processes,
+        "type": state.distributed_type.value, "gathered": gathered,
+        "generation_batch_size": args.generation_batch_size, "args_world": args.world_size,
+    }), flush=True)
+""")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_script(cmd: list[str], env: dict[str, str], timeout: int) -> list[dict]:
+    done = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, check=False)
+    results = [json.loads(line.split("RESULT ", 1)[1]) for line in done.stdout.splitlines()
+               if line.startswith("RESULT ")]
+    assert done.returncode == 0 and results, done.stdout[-3000:] + done.stderr[-3000:]
+    return results
+
+
+def test_zero2_engine_takes_a_real_optimizer_step_on_cpu(tmp_path):
+    script = tmp_path / "zero2_step.py"
+    script.write_text(ZERO2_STEP)
+    model_dir = ensure_converted("embedded:smollm2-135m-instruct")
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port())}
+    [result] = run_script([sys.executable, str(script), "recipes/accelerate/ds_zero2.json",
+                           str(model_dir), str(tmp_path / "out")], env, timeout=420)
+    assert result["stage"] == 2 and result["optimizer"] == "DeepSpeedZeroOptimizer"
+    assert result["micro_batch"] == 2  # "auto" filled from per_device_train_batch_size
+    assert result["steps"] == 1 and result["loss"] == result["loss"]  # finite, not NaN
+    for name, change in result["changed"].items():
+        assert change > 0, f"{name} did not change in the optimizer step"
+
+
+def test_two_cpu_processes_get_distinct_ranks_and_trl_batch(tmp_path):
+    script = tmp_path / "ranks.py"
+    script.write_text(RANKS)
+    accelerate = str(Path(sys.executable).parent / "accelerate")
+    cmd = [accelerate, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
+           "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", str(free_port()), str(script), str(tmp_path / "out")]
+    results = run_script(cmd, {"CUDA_VISIBLE_DEVICES": ""}, timeout=300)
+    assert sorted(r["rank"] for r in results) == [0, 1]
+    expected = batch_for({"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2,
+                          "num_generations": 4}, world_size=2)
+    for r in results:
+        assert (r["world"], r["args_world"], r["type"]) == (2, 2, "MULTI_CPU")
+        assert r["gathered"] == [0, 1]  # a real collective across both processes
+        assert r["generation_batch_size"] == expected.generation_batch == 16
