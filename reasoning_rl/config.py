@@ -116,6 +116,13 @@ class EvalSection:
     samples: int = 1
     temperature: float = 0.0
     data_dir: str | None = None
+    # The prompt for evaluation; None means the training prompt. A prompt with fewer worked
+    # examples than training tests whether the format was learned, not copied from context.
+    prompt: PromptSection | None = None
+
+    def prompt_for(self, training_prompt: PromptSection) -> PromptSection:
+        """The prompt evaluation uses."""
+        return self.prompt if self.prompt is not None else training_prompt
 
 
 @dataclass

@@ -36,7 +36,7 @@ class PeriodicEval(TrainerCallback):
                               samples=section.samples, max_new_tokens=section.max_new_tokens,
                               temperature=section.temperature, limit=section.limit,
                               seed=recipe.run.seed, data_dir=section.data_dir,
-                              prompt=recipe.prompt)
+                              prompt=recipe.eval.prompt_for(recipe.prompt))
         return cls(load_sets(recipe, options) if section.every_steps > 0 else {},
                    section.every_steps, options, section.batch_size)
 

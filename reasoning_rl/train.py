@@ -212,7 +212,8 @@ def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,
         return None
     if reuse and path.is_file():
         return json.loads(path.read_text())
-    result = evaluate_heldout(trainer.model, tokenizer, rows, recipe.prompt,
+    result = evaluate_heldout(trainer.model, tokenizer, rows,
+                              recipe.eval.prompt_for(recipe.prompt),
                               max_new_tokens=recipe.eval.max_new_tokens,
                               batch_size=recipe.eval.batch_size)
     write_json_atomic(path, result)

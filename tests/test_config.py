@@ -59,6 +59,17 @@ def test_print_config_prints_resolved_recipe(tmp_path, data_file, capsys):
 def test_smoke_recipe_resolves():
     recipe = load_recipe(REPO / "recipes/smoke_cpu.yaml")
     assert recipe.algorithm == "magistral" and recipe.eval.source
+    # Held-out eval uses a stricter prompt (one worked example) than training (three).
+    assert len(recipe.prompt.examples) == 3
+    eval_prompt = recipe.eval.prompt_for(recipe.prompt)
+    assert eval_prompt.examples == recipe.prompt.examples[:1]
+    assert eval_prompt.system == recipe.prompt.system
+
+
+def test_eval_prompt_defaults_to_training_prompt(tmp_path, data_file):
+    recipe = load_recipe(write_recipe(tmp_path, GOOD, data_file))
+    assert recipe.eval.prompt is None
+    assert recipe.eval.prompt_for(recipe.prompt) is recipe.prompt
 
 
 MALFORMED = [
