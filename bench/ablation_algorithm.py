@@ -30,15 +30,10 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer
 
+from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.magistral_trainer import MagistralGRPOTrainer, MagistralOptions
-from reasoning_rl.prompting import ExampleTurn, PromptSection, build_messages
-
-EXAMPLE = ExampleTurn(
-    user="What is 12 + 30?",
-    assistant="<think>12 + 30 = 42.</think>\n12 + 30 = 42, so the answer is \\boxed{42}.",
-)
-
+from reasoning_rl.prompting import build_messages
 
 _FORMAT = re.compile(r"^\s*<think>.*?</think>.*\\boxed\{([^{}]*)\}", re.DOTALL)
 
@@ -61,7 +56,9 @@ def correctness_reward(completions, answer, **_) -> list[float]:
 def arithmetic_dataset(size: int, seed: int) -> Dataset:
     """`size` addition problems 'What is a + b?' with their answers, as chat prompts."""
     rng = random.Random(seed)
-    section = PromptSection(examples=[EXAMPLE])
+    # The smoke recipe's prompt (three short worked examples): with a single example the
+    # embedded model almost never emits the format, and both algorithms see only zero rewards.
+    section = load_recipe(Path(__file__).resolve().parents[1] / "recipes/smoke_cpu.yaml").prompt
     rows = {"prompt": [], "answer": []}
     for _ in range(size):
         a, b = rng.randint(1, 50), rng.randint(1, 50)
