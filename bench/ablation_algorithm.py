@@ -76,6 +76,7 @@ def train(algorithm: str, args: argparse.Namespace, folder: str) -> tuple[list[d
         max_completion_length=args.max_tokens, max_steps=args.steps, learning_rate=args.lr,
         beta=0.0, epsilon=0.2, epsilon_high=0.28, num_iterations=1, temperature=1.0,
         report_to=[], use_cpu=True, logging_steps=1, save_strategy="no", seed=args.seed,
+        bf16=False, gradient_checkpointing=False,  # GRPOConfig defaults; bf16 is slow on this CPU
     )  # fmt: skip
     kwargs = {
         "model": AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32),
