@@ -1,0 +1,18 @@
+"""Fixtures shared by the test modules."""
+
+import os
+
+import pytest
+
+from rewards import sandbox
+
+STRONG = os.geteuid() == 0
+
+
+@pytest.fixture(params=["warm", "fresh"])
+def sandbox_path(request, monkeypatch) -> str:
+    """Run the test once on each sandbox path: forked by the warm server, and a fresh process."""
+    if request.param == "warm" and not STRONG:
+        pytest.skip("the warm path is only used with strong isolation (root)")
+    monkeypatch.setattr(sandbox, "USE_ZYGOTE", request.param == "warm")
+    return request.param
