@@ -2,33 +2,45 @@
 
 Magistral grades code by running the first fenced block of the answer on up to 20 tests,
 sampled with one seed per problem so that every completion in a GRPO group faces the same
-tests; each test gets 4 s and 300 MB; C++ is compiled as C++20 with ``g++`` under a 10 s limit.
-A test is either Python code (assertions run after the program, the MBPP/HumanEval style) or an
-input/output pair written as JSON ``{"input": "...", "output": "..."}`` (stdin to stdout, any
-language). For C++ a non-JSON test is source appended to the program (e.g. a ``main`` with
-asserts). Every test runs in its own sandboxed process (see ``sandbox``).
+tests; each test gets 4 s and 300 MB; C++ is compiled as C++20 with ``g++``. A test is either
+Python code (assertions, the MBPP/HumanEval style) or an input/output pair written as JSON
+``{"input": "...", "output": "..."}`` (stdin to stdout, any language).
+
+Every verdict is computed outside the sandbox (see ``rewards.sandbox``): outputs are compared
+here, and Python assertion tests run in the sandbox's judge process, which calls into the
+program with plain data only. A C++ test that is source code (a ``main`` with asserts) can only
+be judged by the program's exit status, which the program controls (a static initialiser can
+exit 0 before ``main``): such tests are *forgeable* and fail with ``forgeable_test`` unless the
+caller passes ``allow_forgeable_tests=True``. One wall-clock budget covers a completion's
+compile and all its tests, and ``run_tests`` never raises: any harness trouble is a failed test.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import logging
 import random
 import shutil
-import tempfile
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 
 from rewards.format import fenced_blocks
-from rewards.sandbox import Limits, RunOutcome, run_in_workdir
+from rewards.sandbox import Limits, RunOutcome, judge, launch
+
+log = logging.getLogger(__name__)
 
 MAX_TESTS = 20
 TEST_TIMEOUT_S = 4.0
 MEMORY_MB = 300
+BUDGET_S = 20.0  # a completion's compile and all its tests, wall clock (grade_answers' default)
 COMPILE_TIMEOUT_S = 10.0
-COMPILE_MEMORY_MB = 2048
+COMPILE_MEMORY_MB = 1024
+RETURN_GRACE_S = 2.0  # run_tests returns within its budget plus this
 LANGUAGE_ALIASES = {"python": "python", "py": "python", "python3": "python",
                     "cpp": "cpp", "c++": "cpp", "cc": "cpp", "cxx": "cpp"}
 
@@ -36,7 +48,8 @@ LANGUAGE_ALIASES = {"python": "python", "py": "python", "python3": "python",
 @dataclass(frozen=True)
 class TestResult:
     """Outcome of a test run: ``failure`` is None, or compile_error, timeout, memory,
-    wrong_answer, crash, exited_early, output_limit, no_tests, unsupported_language."""
+    wrong_answer, crash, exited_early, output_limit, not_plain_data, forgeable_test,
+    harness_error, no_tests, unsupported_language."""
 
     passed: bool
     passed_count: int
@@ -73,50 +86,112 @@ def _same_output(actual: bytes, expected: str) -> bool:
     return lines(actual.decode("utf-8", "replace")) == lines(expected)
 
 
-def _failure_of(outcome: RunOutcome, expected: str | None) -> str | None:
+def _failure_of(outcome: RunOutcome, expected: str) -> str | None:
     if outcome.status == "crash" and b"bad_alloc" in outcome.stderr:
         return "memory"
-    if outcome.status == "crash" and b"Assertion" in outcome.stderr:  # a C++ assert() failed
-        return "wrong_answer"
     if outcome.status != "ok":
         return outcome.status
-    if expected is not None and not _same_output(outcome.stdout, expected):
-        return "wrong_answer"
-    return None
+    return None if _same_output(outcome.stdout, expected) else "wrong_answer"
 
 
-def _compile_cpp(source: str, workdir: str) -> RunOutcome:
-    orders = {"action": "exec", "argv": ["/usr/bin/g++", "-std=c++20", "-O2", "-pipe",
-                                         "-o", "solution", "solution.cpp"]}
-    limits = Limits(timeout_s=COMPILE_TIMEOUT_S, memory_mb=COMPILE_MEMORY_MB, processes=32)
-    return run_in_workdir(orders, {"solution.cpp": source.encode()}, None, limits, workdir)
+class _Budget:
+    """The wall clock left for one completion."""
+
+    def __init__(self, seconds: float) -> None:
+        self.end = time.monotonic() + seconds
+
+    def limits(self, cap_s: float, memory_mb: int, processes: int = 1) -> Limits | None:
+        """Limits for the next run, or None when too little time is left to start one."""
+        left = min(cap_s, self.end - time.monotonic())
+        return Limits(timeout_s=left, memory_mb=memory_mb, processes=processes) \
+            if left > 0.05 else None
 
 
-def _run_one(code: str, test: str, language: str, limits: Limits, workdir: str,
-             compiled: dict[str, RunOutcome]) -> tuple[str | None, str]:
-    """Run one test; return (failure or None, detail)."""
-    io_pair = parse_io_test(test)
-    stdin, expected = io_pair if io_pair else (None, None)
-    if language == "python":
-        orders = {"action": "python", "code": code, "test": None if io_pair else test}
-        outcome = run_in_workdir(orders, {}, stdin, limits, workdir)
-        return _failure_of(outcome, expected), outcome.detail
-    source = code if io_pair else f"{code}\n{test}\n"
-    if source not in compiled:
-        compiled.clear()  # one binary at a time lives in the working directory
-        compiled[source] = _compile_cpp(source, workdir)
-    build = compiled[source]
+def _io_tests(run, pairs: list[tuple[bytes, str]], budget: _Budget, timeout_s: float,
+              memory_mb: int, stop_at_first_failure: bool) -> list[tuple[str | None, str]]:
+    """Run ``run(stdin, limits)`` per input/output pair; compare each output here."""
+    results = []
+    for stdin, expected in pairs:
+        limits = budget.limits(timeout_s, memory_mb)
+        if limits is None:
+            results.append(("timeout", "the completion's time budget ran out"))
+        else:
+            outcome = run(stdin, limits)
+            results.append((_failure_of(outcome, expected), outcome.detail))
+        if results[-1][0] and stop_at_first_failure:
+            break
+    return results
+
+
+def _python(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_mb: int,
+            stop_at_first_failure: bool) -> list[tuple[str | None, str]]:
+    pairs = [parse_io_test(test) for test in tests]
+    if all(pairs):
+        def run(stdin: bytes, limits: Limits) -> RunOutcome:
+            return launch({"action": "python", "code": code}, limits, stdin)
+        return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
+    if any(pairs):
+        return [("harness_error", "a task mixes input/output pairs and assertion tests")]
+    limits = budget.limits(float("inf"), memory_mb)
+    if limits is None:
+        return [("timeout", "the completion's time budget ran out")]
+    outcome = judge(code, tests, limits, timeout_s, stop_at_first_failure)
+    if not outcome.verdicts:
+        return [(outcome.status, outcome.detail)]
+    return [(None if kind == "ok" else kind, detail) for kind, detail in outcome.verdicts]
+
+
+def _cpp(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_mb: int,
+         stop_at_first_failure: bool, allow_forgeable: bool) -> list[tuple[str | None, str]]:
+    pairs = [parse_io_test(test) for test in tests]
+    if not all(pairs) and not allow_forgeable:
+        return [("forgeable_test", "C++ assertion tests are judged by exit status only")]
+    sources = [code] if all(pairs) else [f"{code}\n{test}\n" for test in tests]
+    results: list[tuple[str | None, str]] = []
+    for index, source in enumerate(sources):
+        binary, failure = _compile(source, budget)
+        if failure:
+            results.append(failure)
+        elif pairs[index] is not None and all(pairs):
+            def run(stdin: bytes, limits: Limits) -> RunOutcome:
+                return launch({"action": "exec", "binary": binary}, limits, stdin)
+            return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
+        else:  # forgeable, opted in: exit status 0 counts as a pass
+            limits = budget.limits(timeout_s, memory_mb)
+            outcome = launch({"action": "exec", "binary": binary}, limits) if limits else None
+            status = outcome.status if outcome else "timeout"
+            failure = None if status == "ok" else (
+                "wrong_answer" if outcome and b"Assertion" in outcome.stderr else status)
+            results.append((failure, outcome.detail if outcome else ""))
+        if results[-1][0] and stop_at_first_failure:
+            break
+    return results
+
+
+def _compile(source: str, budget: _Budget) -> tuple[str, tuple[str, str] | None]:
+    """Compile inside the sandbox; (base64 binary, None) or ("", (failure, detail))."""
+    limits = budget.limits(COMPILE_TIMEOUT_S, COMPILE_MEMORY_MB, processes=16)
+    if limits is None:
+        return "", ("compile_timeout", "the completion's time budget ran out")
+    orders = {"action": "compile", "output": "solution",
+              "files": {"solution.cpp": base64.b64encode(source.encode()).decode()},
+              "argv": ["/usr/bin/g++", "-std=c++20", "-O2", "-pipe", "-o", "solution",
+                       "solution.cpp"]}
+    build = launch(orders, Limits(limits.timeout_s, COMPILE_MEMORY_MB, 16, 64 << 20))
     if build.status != "ok":
-        detail = build.stderr.decode("utf-8", "replace")[-500:]
-        return ("compile_error" if build.status == "crash" else "compile_" + build.status), detail
-    outcome = run_in_workdir({"action": "exec", "argv": ["./solution"]}, {}, stdin, limits,
-                             workdir)
-    return _failure_of(outcome, expected), outcome.detail
+        failure = "compile_error" if build.status == "crash" else "compile_" + build.status
+        return "", (failure, build.stderr.decode("utf-8", "replace")[-500:])
+    return base64.b64encode(build.stdout).decode(), None
 
 
-def run_tests(code: str, tests: list[str], language: str = "python", timeout_s: float = 4,
-              memory_mb: int = 300, stop_at_first_failure: bool = True) -> TestResult:
-    """Run ``code`` against every test in the sandbox.
+def run_tests(code: str, tests: list[str], language: str = "python",
+              timeout_s: float = TEST_TIMEOUT_S, memory_mb: int = MEMORY_MB,
+              stop_at_first_failure: bool = True, budget_s: float | None = None,
+              allow_forgeable_tests: bool = False) -> TestResult:
+    """Run ``code`` against every test in the sandbox; never raises.
+
+    ``timeout_s`` bounds each test; ``budget_s`` (default ``timeout_s``, plus the compile
+    limit for C++) bounds the whole call, which returns within ``budget_s`` + 2 s.
 
     >>> run_tests("def add(a, b):\\n    return a + b", ["assert add(2, 3) == 5"]).passed
     True
@@ -131,21 +206,23 @@ def run_tests(code: str, tests: list[str], language: str = "python", timeout_s: 
         return TestResult(False, 0, 0, "no_tests")
     if language == "cpp" and not shutil.which("g++"):
         return TestResult(False, 0, len(tests), "unsupported_language", "g++ is not installed")
-    limits = Limits(timeout_s=timeout_s, memory_mb=memory_mb)
-    passed, first_failure, first_detail = 0, None, ""
-    workdir = tempfile.mkdtemp(prefix="rewards-code-")
+    if budget_s is None:
+        budget_s = timeout_s + (COMPILE_TIMEOUT_S if language == "cpp" else 0.0)
+    budget = _Budget(budget_s)
     try:
-        compiled: dict[str, RunOutcome] = {}
-        for test in tests:
-            failure, detail = _run_one(code, test, language, limits, workdir, compiled)
-            passed += failure is None
-            if failure and first_failure is None:
-                first_failure, first_detail = failure, detail
-                if stop_at_first_failure:
-                    break
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return TestResult(passed == len(tests), passed, len(tests), first_failure, first_detail)
+        if language == "python":
+            results = _python(code, list(tests), budget, timeout_s, memory_mb,
+                              stop_at_first_failure)
+        else:
+            results = _cpp(code, list(tests), budget, timeout_s, memory_mb,
+                           stop_at_first_failure, allow_forgeable_tests)
+    except Exception as error:  # noqa: BLE001 - fail closed: a harness fault is a failed test
+        log.warning("code_exec: harness error %r", error)
+        results = [("harness_error", repr(error)[:300])]
+    passed = min(sum(failure is None for failure, _ in results), len(tests))
+    failure, detail = next(((f, d) for f, d in results if f is not None), (None, ""))
+    return TestResult(failure is None and passed == len(tests), passed, len(tests), failure,
+                      detail)
 
 
 def sample_tests(tests: Sequence[str], seed_key: str, k: int = MAX_TESTS) -> list[str]:
@@ -182,8 +259,10 @@ def _executor() -> ThreadPoolExecutor:
 def grade_answers(answers: Sequence[str], tests: Sequence[Sequence[str]],
                   seed_keys: Sequence[str], max_tests: int = MAX_TESTS,
                   timeout_s: float = TEST_TIMEOUT_S, memory_mb: int = MEMORY_MB,
-                  partial_credit: bool = False) -> list[float | None]:
-    """Pass rate of each answer's first code block on its sampled tests (None: no tests).
+                  partial_credit: bool = False, budget_s: float = BUDGET_S,
+                  allow_forgeable_tests: bool = False) -> list[float | None]:
+    """Pass rate of each answer's first code block on its sampled tests; None: cannot score
+    (no tests, or forgeable C++ assertion tests without ``allow_forgeable_tests``).
 
     Without partial credit a run stops at its first failing test, so failures are cheap.
     """
@@ -195,7 +274,7 @@ def grade_answers(answers: Sequence[str], tests: Sequence[Sequence[str]],
             return 0.0
         chosen = sample_tests(task_tests, seed_key, max_tests)
         result = run_tests(block[1], chosen, block[0], timeout_s, memory_mb,
-                           stop_at_first_failure=not partial_credit)
-        return result.pass_rate
+                           not partial_credit, budget_s, allow_forgeable_tests)
+        return None if result.failure == "forgeable_test" else result.pass_rate
 
     return list(_executor().map(grade, answers, tests, seed_keys))

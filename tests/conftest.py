@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from rewards import sandbox
+from rewards.sandbox import launcher
 
 STRONG = os.geteuid() == 0
 
@@ -14,5 +14,5 @@ def sandbox_path(request, monkeypatch) -> str:
     """Run the test once on each sandbox path: forked by the warm server, and a fresh process."""
     if request.param == "warm" and not STRONG:
         pytest.skip("the warm path is only used with strong isolation (root)")
-    monkeypatch.setattr(sandbox, "USE_ZYGOTE", request.param == "warm")
+    monkeypatch.setattr(launcher, "USE_ZYGOTE", request.param == "warm")
     return request.param

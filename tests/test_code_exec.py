@@ -60,9 +60,15 @@ def test_cpp_compiles_runs_and_reports_compile_errors():
     assert run_tests(program, SUM_TESTS, language="cpp").passed
     assert run_tests(program.replace("a+b", "a*b"), SUM_TESTS, "c++").failure == "wrong_answer"
     assert run_tests("int main( {", SUM_TESTS, language="cpp").failure == "compile_error"
+
+@needs_gxx
+def test_cpp_assertion_tests_are_forgeable_and_refused_unless_opted_in():
     asserts = "#include <cassert>\nint sq(int x){return x*x;}"
-    assert run_tests(asserts, ["int main(){assert(sq(3)==9);}"], "cpp").passed
-    assert run_tests(asserts, ["int main(){assert(sq(3)==8);}"], "cpp").failure == "wrong_answer"
+    good, bad = ["int main(){assert(sq(3)==9);}"], ["int main(){assert(sq(3)==8);}"]
+    assert run_tests(asserts, good, "cpp").failure == "forgeable_test"
+    assert grade_answers([f"```cpp\n{asserts}\n```"], [good], ["p"]) == [None]  # no score
+    assert run_tests(asserts, good, "cpp", allow_forgeable_tests=True).passed
+    assert run_tests(asserts, bad, "cpp", allow_forgeable_tests=True).failure == "wrong_answer"
 
 
 def test_sampling_is_shared_by_a_group_and_capped():

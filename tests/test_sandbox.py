@@ -17,16 +17,12 @@ STRONG = os.geteuid() == 0
 strong_only = pytest.mark.skipif(not STRONG, reason="namespaces and uid drop need root")
 
 
-@pytest.fixture(params=["warm", "fresh"])
-def run_python(request, monkeypatch):
+@pytest.fixture
+def run_python(sandbox_path):
     """``sandbox.run_python`` pinned to one path, failing if a run took the other one."""
-    if request.param == "warm" and not STRONG:
-        pytest.skip("the fork server is only used with strong isolation (root)")
-    monkeypatch.setattr(sandbox, "USE_ZYGOTE", request.param == "warm")
-
     def run(*args, **kwargs):
         outcome = sandbox.run_python(*args, **kwargs)
-        assert outcome.via == request.param, outcome
+        assert outcome.via == sandbox_path, outcome
         return outcome
     return run
 
@@ -72,7 +68,7 @@ def test_patching_builtins_or_the_harness_does_not_fake_a_pass(run_python):
     assert run_python(patch_exit, "assert 1 == 2").status == "wrong_answer"
     forge = "import os\nfor fd in range(3, 64):\n    try: os.write(fd, b'0' * 32 + b' ok ')\n" \
             "    except OSError: pass\nos._exit(0)"
-    assert run_python(forge, "assert False").status == "exited_early"
+    assert run_python(forge, "assert False").status in {"exited_early", "crash", "not_plain_data"}
 
 
 def test_infinite_loop_is_killed_at_the_deadline(run_python):
@@ -114,7 +110,7 @@ def test_daemonized_child_is_killed_after_the_run(run_python):
 def test_no_network(run_python):
     code = "import socket\ns = socket.socket()\ns.settimeout(1)\ns.connect(('1.1.1.1', 53))"
     outcome = run_python(code)
-    assert outcome.status == "crash" and "unreachable" in outcome.detail.lower()
+    assert outcome.status == "crash" and b"unreachable" in outcome.stderr.lower()
 
 
 @strong_only

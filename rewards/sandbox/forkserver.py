@@ -6,15 +6,15 @@ has already started, imported the harness and the common standard modules costs 
 Why it is as safe as the fresh path: this process runs as root but never runs untrusted code and
 holds no state a program could use. For each program it forks a supervisor, and the supervisor
 forks the program's process, which then does exactly what a fresh harness does before any
-untrusted byte runs (``sandbox_harness.lock_down``): new session, fresh network and mount
-namespaces with a private /tmp, a fresh working directory inside it, resource limits, and a
-throwaway uid of its own. So every program starts from this process's clean memory (its changes
+untrusted byte runs (``harness.isolate`` and ``harness.drop``): new session, fresh network and
+mount namespaces with a new private root, the run's memory cgroup, resource limits, and
+throwaway uids of its own. So every program starts from this process's clean memory (its changes
 stay in its own copy-on-write copy), cannot signal this process or its supervisor (root, it is
 not), and never sees the control socket or another run's descriptors (all closed first). The
 supervisor keeps the program's pid reserved (it does not reap it) until the trainer hangs up, so
 the trainer can kill the process group without racing pid reuse; once the program ends it kills
-everything the program's uid left behind (daemons that escaped the group included) and then
-reports the exit status. The trainer-side half is ``sandbox_zygote.py``.
+everything the run's uids left behind (daemons that escaped the group included) and then
+reports the exit status. The trainer-side half is ``zygote.py``.
 
 Started as ``python -I -S -B sandbox_forkserver.py CONTROL_FD``. Only the standard library is
 used; the harness is loaded from its file next to this one (``-I`` keeps this folder off the path).
@@ -36,10 +36,13 @@ _EXIT = os._exit  # taken before any program runs: a program may replace ``os._e
 
 
 def _load_harness():
-    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_harness.py")
-    spec = importlib.util.spec_from_file_location("sandbox_harness", path)
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "harness.py")
+    spec = importlib.util.spec_from_file_location("harness", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["harness"] = module
     spec.loader.exec_module(module)
+    for name in ("plaindata", "judge"):  # loaded now, so no run pays for it
+        module.sibling(name)
     return module
 
 
@@ -51,7 +54,7 @@ def _program(harness, orders: dict, conn: socket.socket, fds: list) -> None:
         for target, fd in zip((0, 1, 2, _VERDICT_FD), fds[1:]):
             os.dup2(fd, target)
         os.closerange(_VERDICT_FD + 1, 1 << 16)
-        harness.lock_down(orders, workdir="/tmp/sandbox-run")
+        harness.isolate(orders)
         harness.execute(orders | {"result_fd": _VERDICT_FD})
     except BaseException:  # noqa: BLE001 - set-up failed: say why on the run's stderr
         import traceback
@@ -125,7 +128,8 @@ def _supervise(harness, fds: list) -> None:
         code = _watch(pid, conn, orders["backstop_s"])
     finally:  # whatever went wrong above, nothing of this run outlives it
         _kill_group(pid)  # the group may outlive its leader
-        _sweep(orders.get("uid"))
+        for uid in (orders.get("uid"), orders.get("judge_uid")):
+            _sweep(uid)
     _tell(conn, b"exit %d\n" % code)
     conn.settimeout(30)
     try:

@@ -1,137 +1,229 @@
-"""Runs inside the sandbox: locks itself down, then runs one untrusted program or test.
+"""Runs inside the sandbox: locks itself down, then runs one untrusted program.
 
-Started by ``rewards.sandbox`` as ``python -I -S sandbox_harness.py`` (no site, no user paths),
-it reads its orders as JSON on stdin, then, before any untrusted byte runs: sets resource limits,
-enters fresh network and mount namespaces with private /tmp (when running as root), and drops
-to a throwaway uid. Only then does it run the program. It reports through an inherited pipe,
-prefixed with a random nonce it was given, and only after the test code itself returned, so a
-program cannot pass by exiting early, raising SystemExit or printing what a checker expects.
-The remaining hole is deliberate introspection of this harness's frames to steal the nonce; the
-sandbox contains what such a program can do, but does not try to prevent that theft.
+Started by ``rewards.sandbox.launcher`` as ``python -I -S harness.py`` (no site, no user paths)
+with its orders as JSON on stdin, or forked by the warm fork server (``forkserver.py``), which
+calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolate``:
 
-The warm path (``sandbox_forkserver.py``) forks instead of starting this file, then calls the
-same ``lock_down`` and ``execute``, so both paths apply the same isolation in the same order.
+1. enters fresh network and mount namespaces (no interface up: no network at all);
+2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
+   (``/usr``, ``/etc``, ``/bin``/``/lib`` and the interpreter's own prefix), a few device nodes
+   and a private ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project
+   checkout, no data, no home folders, no ``/proc``, no host ``/tmp``, ``/run`` or ``/dev/shm``;
+   every writable place is a tmpfs that dies with the run;
+3. joins the run's memory cgroup (when the launcher made one), so all processes of a run share
+   one memory limit.
 
-Only the standard library is used here, and nothing from this repository.
+``drop`` then sets the resource limits and switches to the run's throwaway uid.
+
+Actions: ``python`` (run code, stdin to stdout), ``compile`` (run a compiler on the given
+sources and hand back the binary's bytes on stdout), ``exec`` (run a binary handed in as
+bytes), and ``judge`` (``judge.py``: trusted tests in one process, the candidate's code in
+another, calls crossing between them as plain data). The grader never writes into the
+sandbox: sources, binaries and stdin arrive inside the orders or as descriptors, so there is
+no path a program could plant a link, a FIFO or a directory on.
+
+Only the standard library is used here, and nothing from this repository's packages (sibling
+files are loaded by path: ``-I`` keeps this folder off ``sys.path``).
 """
 
+import base64
+import importlib.util
 import json
 import os
 import resource
 import sys
 
 _CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
-_MS_REC, _MS_PRIVATE = 0x4000, 0x40000
-# The real exception classes and exit, taken before a program can swap them in ``builtins``
-# or ``os`` (on the warm path a patched exit would return into the fork server's code).
-_MEMORY_ERROR, _ASSERTION_ERROR, _SYSTEM_EXIT, _OS_ERROR = (
-    MemoryError, AssertionError, SystemExit, OSError)
-_EXIT = os._exit
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
+    0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
+_SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+_DEVICES = ("null", "zero", "full", "random", "urandom")
+_NEW_ROOT = "/tmp"  # exists everywhere; a fresh tmpfs is mounted on it in our namespace only
+# Exit statuses the harness uses to say how a Python program ended (a program can fake them,
+# which only changes the reported reason of a failure: verdicts never rest on them alone).
+EXIT_OK, EXIT_CRASH, EXIT_MEMORY, EXIT_EARLY, EXIT_OUTPUT = 0, 1, 3, 4, 5
+_EFBIG = 27  # a write past RLIMIT_FSIZE (Python ignores SIGXFSZ, so the write fails instead)
+# Taken before a program can replace them in ``builtins`` or ``os``.
+_MEMORY_ERROR, _SYSTEM_EXIT, _EXIT, _WRITE = MemoryError, SystemExit, os._exit, os.write
+sys.modules.setdefault("harness", sys.modules[__name__])  # judge.py reaches back by this name
 
 
-def _isolate_namespaces() -> None:
-    """New network namespace (no interface up) and mount namespace with private temp dirs."""
+def sibling(name: str):
+    """Load ``<name>.py`` from this folder (the sandbox has no package path)."""
+    if name in sys.modules:
+        return sys.modules[name]
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _libc():
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _mount(libc, source, target: str, fstype, flags: int, data=None) -> None:
+    encode = (lambda text: text.encode() if isinstance(text, str) else text)
+    if libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), f"mount {target} failed")
+
+
+def _bind_read_only(libc, source: str, target: str) -> None:
+    _mount(libc, source, target, None, _MS_BIND | _MS_REC)
+    _mount(libc, None, target, None,
+           _MS_BIND | _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID | _MS_NODEV)
+
+
+def _build_root(libc, prefixes: list) -> None:
+    """A new root: read-only system folders, a few devices, a private /tmp; then chroot."""
+    _mount(libc, "tmpfs", _NEW_ROOT, "tmpfs", _MS_NOSUID, "size=1m,mode=0755")
+    for path in _SYSTEM_DIRS + tuple(prefixes):
+        if not os.path.lexists(path) or os.path.lexists(_NEW_ROOT + path):
+            continue
+        if os.path.islink(path) and path in _SYSTEM_DIRS:  # merged /usr: /bin -> usr/bin
+            os.symlink(os.readlink(path), _NEW_ROOT + path)
+            continue
+        os.makedirs(_NEW_ROOT + path)
+        _bind_read_only(libc, os.path.realpath(path), _NEW_ROOT + path)
+    os.mkdir(_NEW_ROOT + "/dev")
+    for device in _DEVICES:
+        target = f"{_NEW_ROOT}/dev/{device}"
+        open(target, "wb").close()
+        _mount(libc, f"/dev/{device}", target, None, _MS_BIND)
+    os.mkdir(_NEW_ROOT + "/tmp")
+    _mount(libc, "tmpfs", _NEW_ROOT + "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV,
+           "size=64m,mode=1777")
+    _mount(libc, None, _NEW_ROOT, None, _MS_REMOUNT | _MS_RDONLY | _MS_NOSUID)
+    os.chroot(_NEW_ROOT)
+    os.chdir("/")
+
+
+def isolate(orders: dict) -> None:
+    """Namespaces, the new root and the memory cgroup; runs as root, before ``drop``."""
+    if orders.get("cgroup"):
+        with open(os.path.join(orders["cgroup"], "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+    if not orders["isolate"]:
+        return
+    libc = _libc()
     if libc.unshare(_CLONE_NEWNET | _CLONE_NEWNS) != 0:
+        import ctypes
+
         raise OSError(ctypes.get_errno(), "unshare failed")
-    if libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), "making mounts private failed")
-    for shared_dir in (b"/tmp", b"/var/tmp", b"/dev/shm"):
-        # The working directory (under /tmp) stays reachable: it is already our cwd.
-        if os.path.isdir(shared_dir):
-            libc.mount(b"tmpfs", shared_dir, b"tmpfs", 0, b"size=64m,mode=1777")
+    _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
+    _build_root(libc, orders.get("prefixes", []))
 
 
-def _apply_limits(limits: dict) -> None:
-    cpu_s = int(limits["cpu_s"])
-    for name, value in (("RLIMIT_CPU", cpu_s), ("RLIMIT_AS", limits["memory_bytes"]),
-                        ("RLIMIT_FSIZE", limits["file_bytes"]), ("RLIMIT_NOFILE", limits["files"]),
+def drop(limits: dict, uid, workdir: str) -> None:
+    """A fresh working directory, resource limits, then the throwaway uid (if any)."""
+    os.makedirs(workdir, mode=0o700)
+    if uid is not None:
+        os.chown(workdir, uid, uid)
+    os.chdir(workdir)
+    for name, value in (("RLIMIT_CPU", int(limits["cpu_s"])),
+                        ("RLIMIT_AS", limits["memory_bytes"]),
+                        ("RLIMIT_FSIZE", limits["file_bytes"]),
+                        ("RLIMIT_NOFILE", limits["files"]),
                         ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_CORE", 0)):
         resource.setrlimit(getattr(resource, name), (value, value))
-
-
-def _redirect_stdin(orders: dict) -> None:
-    stdin_path = orders.get("stdin_path") or os.devnull
-    descriptor = os.open(stdin_path, os.O_RDONLY)
-    os.dup2(descriptor, 0)
-    os.close(descriptor)
-
-
-def lock_down(orders: dict, workdir: str | None = None) -> None:
-    """Isolate, limit and drop to the throwaway uid; ``workdir`` is made and entered after the
-    namespaces exist, so it lives in this run's own private /tmp."""
-    if orders["isolate"]:
-        _isolate_namespaces()
-    if workdir is not None:
-        os.mkdir(workdir, 0o700)
-        if orders.get("uid") is not None:
-            os.chown(workdir, orders["uid"], orders["uid"])
-        os.chdir(workdir)
-    _apply_limits(orders["limits"])
-    if orders.get("uid") is not None:
+    if uid is not None:
         os.setgroups([])
-        os.setgid(orders["uid"])
-        os.setuid(orders["uid"])
+        os.setgid(uid)
+        os.setuid(uid)
 
 
-def _failure_kind(error: BaseException) -> str:
-    if isinstance(error, _MEMORY_ERROR):
-        return "memory"
-    if isinstance(error, _ASSERTION_ERROR):
-        return "wrong_answer"
-    if isinstance(error, _SYSTEM_EXIT):
-        return "exited_early"
-    if isinstance(error, _OS_ERROR) and getattr(error, "errno", None) == 27:  # EFBIG: output or file size limit
-        return "output_limit"
-    return "crash"
-
-
-def _run_python(orders: dict, report) -> None:
+def run_python(code: str) -> int:
+    """Run ``code`` as ``__main__``; return the harness exit status for how it ended."""
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
-    test = orders.get("test")
     try:
-        exec(compile(orders["code"], "solution.py", "exec"), namespace)  # noqa: S102 - sandboxed
-        if test is not None:
-            exec(compile(test, "test.py", "exec"), namespace)  # noqa: S102 - sandboxed
-    except SystemExit as stop:
-        if test is not None or stop.code not in (None, 0):
-            report("exited_early" if test is not None else "crash", f"SystemExit({stop.code!r})")
-            return
+        exec(compile(code, "solution.py", "exec"), namespace)  # noqa: S102 - sandboxed
+    except _SYSTEM_EXIT as stop:
+        return EXIT_OK if stop.code in (None, 0) else EXIT_CRASH
+    except _MEMORY_ERROR:
+        return EXIT_MEMORY
     except BaseException as error:  # noqa: BLE001 - anything the program raises is its failure
+        if getattr(error, "errno", None) == _EFBIG:
+            return EXIT_OUTPUT
         try:
-            detail = f"{type(error).__name__}: {error}"[:300]
-        except BaseException:  # noqa: BLE001 - even printing the error may be booby-trapped
-            detail = "unprintable error"
-        report(_failure_kind(error), detail)
-        return
-    sys.stdout.flush()
-    report("ok", "")
+            _WRITE(2, f"{type(error).__name__}: {error}"[:300].encode("utf-8", "replace"))
+        except BaseException:  # noqa: BLE001, S110 - even printing may be booby-trapped
+            pass
+        return EXIT_CRASH
+    return EXIT_OK
+
+
+def _write_files(files: dict) -> None:
+    for name, content in files.items():
+        with open(os.path.basename(name), "wb") as handle:
+            handle.write(base64.b64decode(content))
+
+
+def _compile(orders: dict) -> int:
+    """Run the compiler; on success copy the binary to stdout (the launcher keeps it)."""
+    import subprocess
+
+    _write_files(orders["files"])
+    built = subprocess.run(orders["argv"], stdin=subprocess.DEVNULL, stdout=2, check=False)
+    if built.returncode != 0:
+        return EXIT_CRASH
+    with open(orders["output"], "rb") as binary:
+        while chunk := binary.read(1 << 20):
+            os.write(1, chunk)
+    return EXIT_OK
 
 
 def execute(orders: dict) -> None:
-    """Run the (already locked down) program and report; never returns."""
-    result_fd, nonce, write = orders["result_fd"], orders["nonce"], os.write
-
-    def report(kind: str, detail: str) -> None:
-        write(result_fd, f"{nonce} {kind} {detail}".encode("utf-8", "replace")[:1000])
-
-    if orders["action"] == "exec":
-        os.close(result_fd)  # a native program reports through its exit status and output
-        os.execve(orders["argv"][0], orders["argv"], orders["env"])
+    """Run the (already isolated) action and exit; never returns."""
+    status = EXIT_CRASH
     try:
-        _run_python(orders, report)
+        if orders["action"] == "judge":
+            sibling("judge").run(orders, drop, sibling("plaindata"))  # drops privileges in both of its processes
+            status = EXIT_OK
+        elif orders["action"] == "compile":
+            drop(orders["limits"], orders.get("uid"), orders["workdir"])
+            status = _compile(orders)
+        elif orders["action"] == "exec":
+            drop(orders["limits"], orders.get("uid"), orders["workdir"])
+            _write_files({"solution": orders["binary"]})
+            os.chmod("solution", 0o755)
+            os.execve("./solution", ["./solution"], orders["env"])
+        else:
+            drop(orders["limits"], orders.get("uid"), orders["workdir"])
+            status = run_python(orders["code"])
         sys.stdout.flush()
-    except BaseException:  # noqa: BLE001, S110 - e.g. a broken stdout; verdict already sent
+    except OSError as error:
+        status = EXIT_OUTPUT if error.errno == _EFBIG else EXIT_CRASH
+    except _MEMORY_ERROR:
+        status = EXIT_MEMORY
+    except BaseException:  # noqa: BLE001 - e.g. a broken stdout: the status says crash
+        _say_why()
+    _EXIT(status)
+
+
+def _say_why() -> None:
+    """The harness's own failure, on the run's stderr (which the launcher keeps)."""
+    try:
+        import traceback
+
+        _WRITE(2, traceback.format_exc()[-2000:].encode("utf-8", "replace"))
+    except BaseException:  # noqa: BLE001, S110 - stderr itself may be gone
         pass
-    _EXIT(0)
 
 
 def main() -> None:
     orders = json.loads(sys.stdin.read())
-    _redirect_stdin(orders)
-    lock_down(orders)
+    stdin_fd = orders.pop("stdin_fd", None)
+    os.dup2(stdin_fd if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY), 0)
+    if orders["action"] == "judge":  # before the new root hides this folder
+        sibling("plaindata")
+        sibling("judge")
+    isolate(orders)
     execute(orders)
 
 

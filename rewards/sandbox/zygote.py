@@ -1,7 +1,7 @@
 """Trainer-side half of the warm sandbox path: keep one fork server alive and run programs on it.
 
 Why: a fresh sandboxed interpreter per test costs tens of milliseconds; the fork server
-(``sandbox_forkserver.py``) has already started and forks a few-millisecond sandbox per program,
+(``forkserver.py``) has already started and forks a few-millisecond sandbox per program,
 with every per-program guarantee of the fresh path (see that module for the reasoning).
 
 How the trainer keeps control: the server is started once with a scrubbed environment, its own
@@ -31,7 +31,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-SERVER = str(Path(__file__).with_name("sandbox_forkserver.py"))
+SERVER = str(Path(__file__).with_name("forkserver.py"))
 READY_TIMEOUT_S = 20.0  # interpreter start plus imports, on a loaded machine
 START_TIMEOUT_S = 5.0  # from sending the orders to the program's pid
 REPORT_GRACE_S = 2.0  # from our kill to the supervisor's report
@@ -42,11 +42,11 @@ class ZygoteUnavailable(RuntimeError):
     """The fork server could not run this program; use the fresh path."""
 
 
-def kill_everything(pid: int | None, uid: int | None) -> None:
-    """Kill the process ``pid`` and its group, then (with a throwaway uid) every process that uid
-    still owns. ``pid`` must not have been reaped yet (or the number may belong to another).
+def kill_everything(pid: int | None, uids: tuple[int | None, ...] = ()) -> None:
+    """Kill the process ``pid`` and its group, then every process the throwaway ``uids`` still
+    own. ``pid`` must not have been reaped yet (or the number may belong to another).
 
-    >>> kill_everything(None, None)  # nothing to kill
+    >>> kill_everything(None)  # nothing to kill
     """
     if pid is not None:
         for kill in (os.killpg, os.kill):  # the leader may not have made its group yet
@@ -54,9 +54,27 @@ def kill_everything(pid: int | None, uid: int | None) -> None:
                 kill(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-    if uid is not None:  # catches children that left the group with setsid()
-        subprocess.run(["/bin/kill", "-9", "-1"], user=uid, group=uid, extra_groups=[],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    for uid in uids:  # catches children that left the group with setsid()
+        if uid is not None:
+            subprocess.run(["/bin/kill", "-9", "-1"], user=uid, group=uid, extra_groups=[],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def wait_or_kill(pid: int, deadline_s: float) -> bool:
+    """Wait for the (unreaped) child ``pid`` to exit; True if ``deadline_s`` passed first, in
+    which case its group is killed. A pidfd wakes us the moment it exits (no polling naps).
+
+    >>> wait_or_kill(subprocess.Popen(["true"]).pid, 5.0)
+    False
+    """
+    pidfd = os.pidfd_open(pid)
+    try:
+        if select.select([pidfd], [], [], deadline_s)[0]:
+            return False
+    finally:
+        os.close(pidfd)
+    kill_everything(pid)
+    return True
 
 
 class _Replies:
@@ -152,8 +170,8 @@ class Zygote:
                     self._stop()
         raise ZygoteUnavailable("could not reach the fork server")
 
-    def run(self, orders: dict, fds: tuple[int, int, int, int], deadline_s: float
-            ) -> tuple[int | None, bool]:
+    def run(self, orders: dict, fds: tuple[int, int, int, int], deadline_s: float,
+            uids: tuple[int | None, ...]) -> tuple[int | None, bool]:
         """Run ``orders`` with (stdin, stdout, stderr, verdict pipe) descriptors; return
         (exit status, whether the deadline passed). Everything of the run's uid is dead after."""
         mine, theirs = socket.socketpair()
@@ -164,9 +182,9 @@ class Zygote:
                 theirs.close()
             message = json.dumps(orders | {"backstop_s": deadline_s + BACKSTOP_GRACE_S}).encode()
             mine.sendall(len(message).to_bytes(8, "big") + message)  # then only hanging up
-            return self._wait(_Replies(mine), orders.get("uid"), deadline_s)
+            return self._wait(_Replies(mine), uids, deadline_s)
 
-    def _wait(self, replies: _Replies, uid: int | None, deadline_s: float
+    def _wait(self, replies: _Replies, uids: tuple[int | None, ...], deadline_s: float
               ) -> tuple[int | None, bool]:
         pid = None
         try:
@@ -176,14 +194,14 @@ class Zygote:
             code = replies.read(b"exit", deadline_s)
             if code is not None:
                 return code, False
-            kill_everything(pid, None)  # our deadline: kill the group now
+            kill_everything(pid)  # our deadline: kill the group now
             code = replies.read(b"exit", REPORT_GRACE_S)
         except EOFError as error:
-            kill_everything(pid, uid)
+            kill_everything(pid, uids)
             if self._process is not None and self._process.poll() is not None:
                 self.close()
             raise ZygoteUnavailable(str(error)) from error
         if code is None:  # the supervisor is stuck: clean up ourselves, start a new server
-            kill_everything(pid, uid)
+            kill_everything(pid, uids)
             self.close()
         return code, True

@@ -1,0 +1,73 @@
+"""Run untrusted programs so that no policy output can hurt the machine or forge a verdict.
+
+Threat model: during RL every completion is written by an adversary that is paid for passing
+tests. It may rebind built-ins, walk frames, return objects that equal everything, read any file
+it can see, plant links and FIFOs for the grader, fork, allocate, loop, print megabytes, exit
+early from a static initialiser, or attack the training host. The design rule that answers all
+of the forgery classes at once: **expected answers never enter the sandbox, and verdicts are
+computed outside it from plain data.**
+
+- Input/output tests: the program gets stdin and hands back stdout; the launcher compares.
+- Assertion tests (MBPP, HumanEval ``check``): the test code runs in a separate judge process
+  under its own throwaway uid; every call into the program crosses as plain data
+  (``plaindata.py``), so the program never sees a test or an expected value (``judge.py``).
+- Native code: compiled once per completion inside the sandbox, then run per test. Assertion
+  style C++ tests can only be judged by exit status, so they are *forgeable* and refused unless
+  the caller opts in (``rewards.code_exec``).
+
+Containment of every run (``harness.py``, ``launcher.py``): fresh network and mount
+namespaces; a new root holding only read-only system folders, the interpreter's prefix, a few
+device nodes and a private tmpfs ``/tmp`` (no checkout, data, home folders, ``/proc``,
+``/run`` or host temp folders); a throwaway uid per process role; rlimits (CPU, address space,
+file size, open files, processes); one memory cgroup for all processes of the run; a
+wall-clock deadline after which every process of the run's uids is killed. The grader never
+writes into a run's folders: sources, binaries and stdin arrive in the orders or as
+descriptors. Without root, only rlimits, a process group, a temp folder and a clean
+environment apply, with a logged warning (``capabilities()``).
+
+Python runs are forked by a warm fork server (``zygote.py`` here, ``forkserver.py`` inside):
+a few milliseconds instead of tens, with every guarantee above applied afresh per run.
+Residual risks are listed in docs/sandbox.md.
+"""
+
+from __future__ import annotations
+
+from rewards.sandbox.launcher import (
+    Capabilities,
+    Limits,
+    RunOutcome,
+    capabilities,
+    launch,
+    zygote,
+)
+
+__all__ = ["Capabilities", "Limits", "RunOutcome", "capabilities", "judge",
+           "launch", "run_python", "zygote"]
+
+
+def run_python(code: str, test: str | None = None, stdin: bytes | None = None,
+               limits: Limits = Limits()) -> RunOutcome:
+    """Run Python ``code`` with ``stdin``; with ``test``, judge that assertion test against it.
+
+    >>> run_python("print(int(input()) * 2)", stdin=b"21").stdout
+    b'42\\n'
+    >>> run_python("def f(x):\\n    return 2 * x", "assert f(2) == 4").status
+    'ok'
+    """
+    if test is not None:
+        return judge(code, [test], limits)
+    return launch({"action": "python", "code": code}, limits, stdin)
+
+
+def judge(code: str, tests: list[str], limits: Limits = Limits(), test_timeout_s: float = 4.0,
+          stop_at_first_failure: bool = True) -> RunOutcome:
+    """Run assertion ``tests`` against ``code`` (see ``judge.py``); ``limits.timeout_s`` is the
+    budget of the whole run, each test also stops after ``test_timeout_s``.
+
+    >>> [kind for kind, _ in judge("def f():\\n    return 1", ["assert f() == 1",
+    ...                             "assert f() == 2"], stop_at_first_failure=False).verdicts]
+    ['ok', 'wrong_answer']
+    """
+    orders = {"action": "judge", "code": code, "tests": list(tests),
+              "test_timeout_s": test_timeout_s, "stop_at_first_failure": stop_at_first_failure}
+    return launch(orders, limits)
