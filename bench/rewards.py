@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 
-from rewards import code_exec, language, math_answer, sandbox
+from rewards import code_exec, language, math_answer, sandbox  # noqa: E402
+from rewards.sandbox import launcher  # noqa: E402
 
 SENTENCES = {
     "en": ["Two plus two makes four.", "Let us check each case carefully before answering.",
@@ -83,21 +84,21 @@ def _median_ms(runs: dict, repeats: int) -> dict[str, float]:
 
 
 def _grade_mbpp(answers: list[str], tests: list, keys: list[str], warm: bool) -> tuple[list, float]:
-    sandbox.USE_ZYGOTE = warm
+    launcher.USE_ZYGOTE = warm
     try:
         start = time.perf_counter()
         rates = code_exec.grade_answers(answers, tests, keys)
         return rates, time.perf_counter() - start
     finally:
-        sandbox.USE_ZYGOTE = True
+        launcher.USE_ZYGOTE = True
 
 
 def _fresh_run(code: str, test: str) -> None:
-    sandbox.USE_ZYGOTE = False
+    launcher.USE_ZYGOTE = False
     try:
         assert sandbox.run_python(code, test).via == "fresh"
     finally:
-        sandbox.USE_ZYGOTE = True
+        launcher.USE_ZYGOTE = True
 
 
 def bench_code(count: int) -> dict:
@@ -118,12 +119,14 @@ def bench_code(count: int) -> dict:
         "bare": lambda: subprocess.run([python, "-I", "-S", "-c", tiny], check=True),
         "site": lambda: subprocess.run([python, "-c", tiny], check=True),
         "warm": lambda: sandbox.run_python(tiny, "assert x"),
+        "warm_io": lambda: sandbox.run_python(tiny),
         "fresh": lambda: _fresh_run(tiny, "assert x")}, 30)
     return {"programs": len(answers), "references_pass": sum(r == 1.0 for r in rates[:count]),
             "broken_fail": sum(r != 1.0 for r in rates[count:]),
             "same_verdicts": rates == fresh_rates, "warm_exec_per_s": executions / warm_s,
             "fresh_exec_per_s": executions / fresh_s, "bare_ms": ms["bare"],
             "site_ms": ms["site"], "warm_ms": ms["warm"], "fresh_ms": ms["fresh"],
+            "warm_io_ms": ms["warm_io"],
             "strong": sandbox.capabilities().strong,
             "load": f"{load_before[0]:.1f} -> {os.getloadavg()[0]:.1f}"}
 
@@ -163,8 +166,9 @@ def main() -> None:
     print(f"code  : {c['programs']} MBPP programs, {c['references_pass']}/{args.code} references "
           f"pass, {c['broken_fail']}/{args.code} broken fail, same verdicts on both paths: "
           f"{c['same_verdicts']} | sandboxed executions/s: warm {c['warm_exec_per_s']:.1f}, "
-          f"fresh {c['fresh_exec_per_s']:.1f} | per run (median of 30, round-robin): warm "
-          f"sandbox {c['warm_ms']:.1f} ms, fresh sandbox {c['fresh_ms']:.1f} ms, bare "
+          f"fresh {c['fresh_exec_per_s']:.1f} | per run (median of 30, round-robin): judged "
+          f"assertion test, warm {c['warm_ms']:.1f} ms / fresh {c['fresh_ms']:.1f} ms; plain "
+          f"program (I/O test), warm {c['warm_io_ms']:.1f} ms; bare "
           f"`python -I -S` {c['bare_ms']:.1f} ms, bare `python -c` {c['site_ms']:.1f} ms -> "
           f"overhead warm {c['warm_ms'] - c['bare_ms']:.1f} ms, fresh "
           f"{c['fresh_ms'] - c['bare_ms']:.1f} ms (strong isolation: {c['strong']}; 1-min load "

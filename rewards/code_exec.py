@@ -100,7 +100,7 @@ class _Budget:
     def __init__(self, seconds: float) -> None:
         self.end = time.monotonic() + seconds
 
-    def limits(self, cap_s: float, memory_mb: int, processes: int = 1) -> Limits | None:
+    def limits(self, cap_s: float, memory_mb: int, processes: int = 16) -> Limits | None:
         """Limits for the next run, or None when too little time is left to start one."""
         left = min(cap_s, self.end - time.monotonic())
         return Limits(timeout_s=left, memory_mb=memory_mb, processes=processes) \

@@ -4,7 +4,8 @@ Started by ``rewards.sandbox.launcher`` as ``python -I -S harness.py`` (no site,
 with its orders as JSON on stdin, or forked by the warm fork server (``forkserver.py``), which
 calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolate``:
 
-1. enters fresh network and mount namespaces (no interface up: no network at all);
+1. enters fresh network, mount, IPC and UTS namespaces (no interface up: no network at all;
+   no System V or POSIX message queues or shared memory shared with anything else);
 2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
    (``/usr``, ``/etc``, ``/bin``/``/lib`` and the interpreter's own prefix), a few device nodes
    and a private ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project
@@ -33,7 +34,8 @@ import os
 import resource
 import sys
 
-_CLONE_NEWNS, _CLONE_NEWNET = 0x00020000, 0x40000000
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x40000000)
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
 _SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
@@ -112,7 +114,7 @@ def isolate(orders: dict) -> None:
     if not orders["isolate"]:
         return
     libc = _libc()
-    if libc.unshare(_CLONE_NEWNET | _CLONE_NEWNS) != 0:
+    if libc.unshare(_CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS) != 0:
         import ctypes
 
         raise OSError(ctypes.get_errno(), "unshare failed")

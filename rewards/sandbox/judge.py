@@ -10,9 +10,10 @@ other):
   (functions and classes, imported modules, plain-data constants), then answers calls: a name
   and plain-data arguments in, a plain-data result (or the name of the exception) out;
 - the **judge** process holds the test code, which the candidate never sees. It runs each test
-  with fresh, real built-ins; the candidate's functions are stand-ins that send the call across
-  and rebuild the result with ``plaindata.decode``, so every comparison is made by the judge on
-  values it built itself. Modules the program imported are the judge's own real modules.
+  with fresh, real built-ins (a program's top-level ``set = ...`` does not reach the tests); the
+  candidate's functions are stand-ins that send the call across and rebuild the result with
+  ``plaindata.decode``, so every comparison is made by the judge on values it built itself.
+  Modules the program imported are the judge's own real modules.
 
 What cannot cross fails the test (``not_plain_data``): functions passed as arguments, objects
 of the candidate's classes. A call that runs past the test's time ends the run (``timeout``).
@@ -165,6 +166,8 @@ def _namespace(manifest: dict, link: _Link) -> dict:
 
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     for name, entry in manifest.items():
+        if type(name) is not str or hasattr(builtins, name):
+            continue  # the tests' `set`, `abs`, `sorted` are always the real ones
         kind = entry[0] if type(entry) is tuple and entry else None
         if kind == "call":
             namespace[name] = (lambda target: lambda *a, **k: link.call(target, a, k))(name)

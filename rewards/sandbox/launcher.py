@@ -127,11 +127,14 @@ def _common_orders(orders: dict, limits: Limits, caps: Capabilities, scratch: st
                 "file_bytes": limits.output_bytes, "files": limits.open_files,
                 "processes": processes}
     strong = caps.strong
+    # Without a cgroup nothing bounds the run's memory as a whole, so no process may fork:
+    # per-process limits times one process is then the bound.
+    processes = limits.processes if group or orders["action"] == "compile" else 1
     return {"isolate": strong, "uid": _throwaway_uid() if strong else None,
             "judge_uid": _throwaway_uid() if strong else None, "env": CLEAN_ENV,
             "prefixes": list(caps.prefixes), "cgroup": group,
             "workdir": "/tmp/run" if strong else os.path.join(scratch, "run"),
-            "limits": rlimits(limits.memory_mb, limits.processes),
+            "limits": rlimits(limits.memory_mb, processes),
             "judge_limits": rlimits(max(limits.memory_mb, JUDGE_MEMORY_MB), 1),
             "budget_s": orders.get("budget_s", limits.timeout_s)}
 
