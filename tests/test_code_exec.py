@@ -104,9 +104,7 @@ def test_mbpp_all_references_pass():
                           [r["test_list"] for r in rows], [r["text"] for r in rows],
                           timeout_s=10)  # a few references (task 123) need >4 s on a busy machine
     failing = [r["task_id"] for r, rate in zip(rows, rates, strict=True) if rate != 1.0]
-    # Task 126 names its function `sum`; the judge never lets a program replace a built-in the
-    # tests use (a forged `set` or `abs` would pass anything), so its tests call the real sum.
-    assert failing == [126]
+    assert not failing
 
 
 def _humaneval_rows():

@@ -10,8 +10,8 @@ other):
   (functions and classes, imported modules, plain-data constants), then answers calls: a name
   and plain-data arguments in, a plain-data result (or the name of the exception) out;
 - the **judge** process holds the test code, which the candidate never sees. It runs each test
-  with fresh, real built-ins (a program's top-level ``set = ...`` does not reach the tests); the
-  candidate's functions are stand-ins that send the call across and rebuild the result with
+  with fresh, real built-ins (a program's top-level ``set = ...`` reaches a test only when it is
+  the one name of the program that test uses, see ``_test_namespace``); the candidate's functions are stand-ins that send the call across and rebuild the result with
   ``plaindata.decode``, so every comparison is made by the judge on values it built itself.
   Modules the program imported are the judge's own real modules.
 
@@ -136,7 +136,7 @@ class _Link:
 
     def call(self, name: str, args: tuple, kwargs: dict):
         try:
-            request = self.plaindata.encode((name, args, kwargs))
+            request = self.plaindata.encode((name, args, kwargs), strict=True)
         except self.plaindata.NotPlainData as error:
             raise _Stop("not_plain_data", f"argument: {error}") from None
         try:
@@ -161,30 +161,56 @@ def _raised(type_name: str, message: str) -> Exception:
     return RuntimeError(f"{type_name}: {message}")
 
 
-def _namespace(manifest: dict, link: _Link) -> dict:
+def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
+    """The tests' names from the program: (ordinary names, names that shadow built-ins)."""
     import importlib
 
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    namespace, shadowing = {"__name__": "__main__", "__builtins__": builtins}, {}
     for name, entry in manifest.items():
-        if type(name) is not str or hasattr(builtins, name):
-            continue  # the tests' `set`, `abs`, `sorted` are always the real ones
         kind = entry[0] if type(entry) is tuple and entry else None
+        if type(name) is not str:
+            continue
+        target = shadowing if hasattr(builtins, name) else namespace
         if kind == "call":
-            namespace[name] = (lambda target: lambda *a, **k: link.call(target, a, k))(name)
+            target[name] = (lambda called: lambda *a, **k: link.call(called, a, k))(name)
         elif kind == "data" and len(entry) == 2:
-            namespace[name] = entry[1]
-        elif kind == "module" and len(entry) == 2:
+            target[name] = entry[1]
+        elif kind == "module" and len(entry) == 2 and target is namespace:
             try:
                 namespace[name] = importlib.import_module(str(entry[1]))
             except Exception:  # noqa: BLE001, S112 - a module the judge lacks: tests can't use it
                 continue
+    return namespace, shadowing
+
+
+def _names_used(code) -> set:
+    """Every global name a test's code (and the functions it defines) refers to."""
+    names = set(code.co_names)
+    for constant in code.co_consts:
+        if hasattr(constant, "co_names"):
+            names |= _names_used(constant)
+    return names
+
+
+def _test_namespace(code, base: dict, shadowing: dict) -> dict:
+    """A fresh namespace for one test. A program's name that shadows a built-in (MBPP task 126
+    defines `sum`) is used only when it is the one name of the program the test refers to:
+    with two, the program could coordinate them (`set(f(x)) == set(expected)` with a forged
+    `set` makes both sides equal), so the test then gets the real built-in."""
+    used = _names_used(code)
+    from_program = used & (set(base) | set(shadowing)) - {"__name__", "__builtins__"}
+    namespace = dict(base)
+    if len(from_program) == 1 and from_program <= set(shadowing):
+        namespace.update(shadowing)
     return namespace
 
 
-def _run_test(test: str, base: dict, link: _Link, seconds: float) -> tuple[str, str]:
+def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
+              ) -> tuple[str, str]:
     link.deadline = time.monotonic() + seconds
     try:
-        exec(compile(test, "test.py", "exec"), dict(base))  # noqa: S102 - trusted test code
+        code = compile(test, "test.py", "exec")
+        exec(code, _test_namespace(code, *names))  # noqa: S102 - trusted test code
     except _Stop as stop:
         return stop.kind, stop.detail
     except AssertionError as error:
@@ -211,10 +237,10 @@ def judge(orders: dict, link: _Link, report: int) -> None:
         detail = str(hello[1])[:300] if type(hello) is tuple and len(hello) > 1 else ""
         verdicts = [(kind, detail)] * len(orders["tests"])
     else:
-        base = _namespace(hello[1] if type(hello[1]) is dict else {}, link)
+        names = _namespace(hello[1] if type(hello[1]) is dict else {}, link)
         for test in orders["tests"]:
             seconds = min(float(orders["test_timeout_s"]), end - time.monotonic())
-            kind, detail = _run_test(test, base, link, seconds)
+            kind, detail = _run_test(test, names, link, seconds)
             verdicts.append((kind, detail))
             if kind != "ok" and (orders["stop_at_first_failure"] or kind == "timeout"):
                 break

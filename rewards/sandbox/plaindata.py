@@ -54,7 +54,7 @@ def _float(value: float):
     return {"t": "float", "v": repr(value)}  # JSON has no inf/nan literals
 
 
-def _tree(value, depth: int):
+def _tree(value, depth: int, strict: bool):
     if depth > MAX_DEPTH:
         raise NotPlainData("nested too deeply")
     kind = type(value)
@@ -63,20 +63,22 @@ def _tree(value, depth: int):
     if kind in _SCALARS:
         return value
     if kind is list:
-        return [_tree(item, depth + 1) for item in value]
+        return [_tree(item, depth + 1, strict) for item in value]
     if kind is tuple or kind is set or kind is frozenset:
-        return {"t": kind.__name__, "v": [_tree(item, depth + 1) for item in value]}
+        return {"t": kind.__name__, "v": [_tree(item, depth + 1, strict) for item in value]}
     if kind is dict:
-        return {"t": "dict", "v": [[_tree(k, depth + 1), _tree(v, depth + 1)]
+        return {"t": "dict", "v": [[_tree(k, depth + 1, strict), _tree(v, depth + 1, strict)]
                                    for k, v in value.items()]}
     if kind is bytes:
         return {"t": "bytes", "v": value.hex()}
     if kind is complex:
         return {"t": "complex", "v": [_float(value.real), _float(value.imag)]}
+    if strict:
+        raise NotPlainData(f"a {kind.__name__!s:.60} is not plain data")
     for base in (bool, int, float, str, bytes, complex, list, tuple, set, frozenset, dict):
         if isinstance(value, base):  # a subclass: send the built-in value it holds
             converted = dict(dict.items(value)) if base is dict else base(value)
-            return _tree(converted, depth + 1)
+            return _tree(converted, depth + 1, strict)
     try:
         truth = bool(value)
     except Exception:  # noqa: BLE001 - a truth value that raises: call it false
@@ -84,13 +86,14 @@ def _tree(value, depth: int):
     return {"t": "opaque", "v": [str(kind.__name__)[:60], truth]}
 
 
-def encode(value) -> bytes:
-    """The JSON bytes of ``value``; NotPlainData if it is not plain data or too large.
+def encode(value, strict: bool = False) -> bytes:
+    """The JSON bytes of ``value``; NotPlainData if too large or deep, or (``strict``, as the
+    judge sends arguments) if it holds anything but exact plain types.
 
     >>> encode((1, "a"))
     b'{"t": "tuple", "v": [1, "a"]}'
     """
-    data = json.dumps(_tree(value, 0)).encode()
+    data = json.dumps(_tree(value, 0, strict)).encode()
     if len(data) > MAX_BYTES:
         raise NotPlainData(f"larger than {MAX_BYTES} bytes")
     return data
