@@ -144,28 +144,36 @@ def _python(code: str, tests: list[str], budget: _Budget, timeout_s: float, memo
 def _cpp(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_mb: int,
          stop_at_first_failure: bool, allow_forgeable: bool) -> list[tuple[str | None, str]]:
     pairs = [parse_io_test(test) for test in tests]
-    if not all(pairs) and not allow_forgeable:
-        return [("forgeable_test", "C++ assertion tests are judged by exit status only")]
-    sources = [code] if all(pairs) else [f"{code}\n{test}\n" for test in tests]
-    results: list[tuple[str | None, str]] = []
-    for index, source in enumerate(sources):
-        binary, failure = _compile(source, budget)
+    if all(pairs):  # compiled once, then run per test; outputs compared here
+        binary, failure = _compile(code, budget)
         if failure:
-            results.append(failure)
-        elif pairs[index] is not None and all(pairs):
-            def run(stdin: bytes, limits: Limits) -> RunOutcome:
-                return launch({"action": "exec", "binary": binary}, limits, stdin)
-            return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
-        else:  # forgeable, opted in: exit status 0 counts as a pass
-            limits = budget.limits(timeout_s, memory_mb)
-            outcome = launch({"action": "exec", "binary": binary}, limits) if limits else None
-            status = outcome.status if outcome else "timeout"
-            failure = None if status == "ok" else (
-                "wrong_answer" if outcome and b"Assertion" in outcome.stderr else status)
-            results.append((failure, outcome.detail if outcome else ""))
+            return [failure]
+
+        def run(stdin: bytes, limits: Limits) -> RunOutcome:
+            return launch({"action": "exec", "binary": binary}, limits, stdin)
+        return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
+    if not allow_forgeable:
+        return [("forgeable_test", "C++ assertion tests are judged by exit status only")]
+    results: list[tuple[str | None, str]] = []
+    for test in tests:  # opted in: each test is its own program; exit status 0 passes
+        results.append(_forgeable_test(f"{code}\n{test}\n", budget, timeout_s, memory_mb))
         if results[-1][0] and stop_at_first_failure:
             break
     return results
+
+
+def _forgeable_test(source: str, budget: _Budget, timeout_s: float, memory_mb: int
+                    ) -> tuple[str | None, str]:
+    binary, failure = _compile(source, budget)
+    if failure:
+        return failure
+    limits = budget.limits(timeout_s, memory_mb)
+    if limits is None:
+        return "timeout", "the completion's time budget ran out"
+    outcome = launch({"action": "exec", "binary": binary}, limits)
+    if outcome.status == "ok":
+        return None, ""
+    return ("wrong_answer" if b"Assertion" in outcome.stderr else outcome.status), outcome.detail
 
 
 def _compile(source: str, budget: _Budget) -> tuple[str, tuple[str, str] | None]:

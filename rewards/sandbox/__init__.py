@@ -45,8 +45,11 @@ __all__ = ["Capabilities", "Limits", "RunOutcome", "capabilities", "judge",
            "launch", "run_python", "zygote"]
 
 
+_DEFAULT_LIMITS = Limits()
+
+
 def run_python(code: str, test: str | None = None, stdin: bytes | None = None,
-               limits: Limits = Limits()) -> RunOutcome:
+               limits: Limits = _DEFAULT_LIMITS) -> RunOutcome:
     """Run Python ``code`` with ``stdin``; with ``test``, judge that assertion test against it.
 
     >>> run_python("print(int(input()) * 2)", stdin=b"21").stdout
@@ -59,8 +62,8 @@ def run_python(code: str, test: str | None = None, stdin: bytes | None = None,
     return launch({"action": "python", "code": code}, limits, stdin)
 
 
-def judge(code: str, tests: list[str], limits: Limits = Limits(), test_timeout_s: float = 4.0,
-          stop_at_first_failure: bool = True) -> RunOutcome:
+def judge(code: str, tests: list[str], limits: Limits = _DEFAULT_LIMITS,
+          test_timeout_s: float = 4.0, stop_at_first_failure: bool = True) -> RunOutcome:
     """Run assertion ``tests`` against ``code`` (see ``judge.py``); ``limits.timeout_s`` is the
     budget of the whole run, each test also stops after ``test_timeout_s``.
 

@@ -31,7 +31,7 @@ import time
 _HEADER = struct.Struct(">I")
 
 
-class _Stop(BaseException):  # noqa: N818 - BaseException: a test's `except Exception` can't eat it
+class _Stop(BaseException):  # a BaseException: a test's `except Exception` cannot swallow it
     """Ends a test with a failure kind (timeout, not_plain_data, crash, exited_early)."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
@@ -172,7 +172,7 @@ def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
             continue
         target = shadowing if hasattr(builtins, name) else namespace
         if kind == "call":
-            target[name] = (lambda called: lambda *a, **k: link.call(called, a, k))(name)
+            target[name] = _stand_in(link, name)
         elif kind == "data" and len(entry) == 2:
             target[name] = entry[1]
         elif kind == "module" and len(entry) == 2 and target is namespace:
@@ -181,6 +181,14 @@ def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
             except Exception:  # noqa: BLE001, S112 - a module the judge lacks: tests can't use it
                 continue
     return namespace, shadowing
+
+
+def _stand_in(link: _Link, name: str):
+    """A function of the judge's that calls the program's ``name`` across the pipes."""
+    def call(*args, **kwargs):
+        return link.call(name, args, kwargs)
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def _names_used(code) -> set:

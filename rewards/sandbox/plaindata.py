@@ -36,7 +36,7 @@ class Opaque:
     False
     """
 
-    __slots__ = ("type_name", "truth")
+    __slots__ = ("truth", "type_name")
 
     def __init__(self, type_name: str, truth: bool) -> None:
         self.type_name, self.truth = type_name, truth
