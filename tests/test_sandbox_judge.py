@@ -34,7 +34,8 @@ def test_non_plain_values_cross_as_built_ins_or_opaque_stand_ins():
 
 @pytest.mark.parametrize("data", [b"not json", b'{"t": "function", "v": []}', b'{"t": "set"}',
                                   b'{"t": "set", "v": [[1]]}', b"[" * 100 + b"]" * 100,
-                                  b'{"t": "dict", "v": [[[1], 2]]}', b" " * (plaindata.MAX_BYTES + 1)])
+                                  b'{"t": "dict", "v": [[[1], 2]]}',
+                                  b" " * (plaindata.MAX_BYTES + 1)])
 def test_the_reader_refuses_anything_else(data):
     with pytest.raises(NotPlainData):
         decode(data)

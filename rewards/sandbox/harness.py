@@ -185,7 +185,8 @@ def execute(orders: dict) -> None:
     status = EXIT_CRASH
     try:
         if orders["action"] == "judge":
-            sibling("judge").run(orders, drop, sibling("plaindata"))  # drops privileges in both of its processes
+            # The judge drops privileges in each of its two processes itself.
+            sibling("judge").run(orders, drop, sibling("plaindata"))
             status = EXIT_OK
         elif orders["action"] == "compile":
             drop(orders["limits"], orders.get("uid"), orders["workdir"])

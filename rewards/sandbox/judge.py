@@ -11,7 +11,8 @@ other):
   and plain-data arguments in, a plain-data result (or the name of the exception) out;
 - the **judge** process holds the test code, which the candidate never sees. It runs each test
   with fresh, real built-ins (a program's top-level ``set = ...`` reaches a test only when it is
-  the one name of the program that test uses, see ``_test_namespace``); the candidate's functions are stand-ins that send the call across and rebuild the result with
+  the one name of the program that test uses, see ``_test_namespace``); the candidate's
+  functions are stand-ins that send the call across and rebuild the result with
   ``plaindata.decode``, so every comparison is made by the judge on values it built itself.
   Modules the program imported are the judge's own real modules.
 
