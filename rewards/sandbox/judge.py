@@ -16,8 +16,9 @@ other):
   ``plaindata.decode``, so every comparison is made by the judge on values it built itself.
   Modules the program imported are the judge's own real modules.
 
-What cannot cross fails the test (``not_plain_data``): functions passed as arguments, objects
-of the candidate's classes. A call that runs past the test's time ends the run (``timeout``).
+Arguments that are not plain data (a function passed in) fail the test (``not_plain_data``);
+objects of the program's classes come back as opaque stand-ins (``plaindata.Opaque``). A call
+that runs past the test's time ends the run (``timeout``).
 The verdicts go to the launcher as JSON on the result descriptor, which only the judge holds.
 """
 
