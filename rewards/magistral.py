@@ -43,7 +43,10 @@ class MagistralConfig:
     partial_credit: bool = False
     max_tests: int = code_exec.MAX_TESTS
     test_timeout_s: float = code_exec.TEST_TIMEOUT_S
+    code_budget_s: float = code_exec.BUDGET_S  # one completion's compile and all its tests
     memory_mb: int = code_exec.MEMORY_MB
+    # C++ assertion tests are judged by exit status only (forgeable): unscored unless opted in.
+    allow_forgeable_tests: bool = False
     math_timeout_s: float = math_answer.DEFAULT_TIMEOUT_S
 
 
@@ -87,7 +90,8 @@ def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
     pass_rates = code_exec.grade_answers(
         [checks[i].answer for i in code_rows], [list(samples[i].tests or []) for i in code_rows],
         seed_keys=[samples[i].prompt for i in code_rows], max_tests=config.max_tests,
-        timeout_s=config.test_timeout_s, memory_mb=config.memory_mb)
+        timeout_s=config.test_timeout_s, memory_mb=config.memory_mb,
+        budget_s=config.code_budget_s, allow_forgeable_tests=config.allow_forgeable_tests)
     for row, rate in zip(code_rows, pass_rates, strict=True):
         if rate is None:
             scores[row] = None

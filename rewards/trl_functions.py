@@ -70,14 +70,19 @@ def format_reward(prompts: Sequence[Any] | None = None, completions: Sequence[An
 
 def correctness_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                        completion_ids: Sequence[Sequence[int]] | None = None,
-                       partial_credit: bool = False, **columns: Any) -> list[float | None]:
+                       partial_credit: bool = False, allow_forgeable_tests: bool = False,
+                       **columns: Any) -> list[float | None]:
     """0.9 for a gated, correct answer (math: ``answer`` column; code: ``tests``); None: unscorable.
+
+    ``allow_forgeable_tests`` scores C++ assertion tests, which only the program's exit status
+    judges (see ``rewards.code_exec``); a recipe must opt in through the reward's ``params``.
 
     >>> correctness_reward(completions=["<think>a</think> \\\\boxed{0.5}"], answer=["1/2"])
     [0.9]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = MagistralConfig(partial_credit=partial_credit)
+    config = MagistralConfig(partial_credit=partial_credit,
+                             allow_forgeable_tests=allow_forgeable_tests)
     return magistral.correctness_scores(samples, magistral.format_checks(samples), config)
 
 
@@ -112,7 +117,8 @@ def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[
 def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                      completion_ids: Sequence[Sequence[int]] | None = None, l_max: int | None = None,
                      l_cache: int = 0, partial_credit: bool = False,
-                     languages: Sequence[str] | None = None, **columns: Any) -> list[float]:
+                     languages: Sequence[str] | None = None, allow_forgeable_tests: bool = False,
+                     **columns: Any) -> list[float]:
     """The combined Magistral total per completion (at most 1.1).
 
     >>> magistral_reward(prompts=["What is 2+2?"], answer=["4"],
@@ -122,5 +128,6 @@ def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence
     """
     samples = _samples(prompts, completions, completion_ids, columns)
     config = MagistralConfig(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
-                             languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES))
+                             languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES),
+                             allow_forgeable_tests=allow_forgeable_tests)
     return [result.total for result in magistral.score_many(samples, config)]

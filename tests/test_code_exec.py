@@ -134,3 +134,15 @@ def test_humaneval_all_references_pass():
     rates = grade_answers([f"```python\n{r['prompt']}{r['canonical_solution']}\n```" for r in rows],
                           [[_humaneval_test(r)] for r in rows], [r["task_id"] for r in rows])
     assert [r["task_id"] for r, x in zip(rows, rates, strict=True) if x != 1.0] == []
+
+
+@needs_gxx
+def test_training_rewards_leave_forgeable_tests_unscored_unless_the_recipe_opts_in():
+    from rewards.trl_functions import correctness_reward
+
+    answer = ("<think>square it</think>\n```cpp\n#include <cassert>\n#include <cstdlib>\n"
+              "struct Early { Early() { std::exit(0); } } early;\nint sq(int x){return 0;}\n```")
+    tests = [["int main(){assert(sq(3)==9);}"]]
+    assert correctness_reward(completions=[answer], task=["code"], tests=tests) == [None]
+    assert correctness_reward(completions=[answer], task=["code"], tests=tests,
+                              allow_forgeable_tests=True) == [0.9]  # forged, as documented
