@@ -49,7 +49,7 @@ LANGUAGE_ALIASES = {"python": "python", "py": "python", "python3": "python",
 class TestResult:
     """Outcome of a test run: ``failure`` is None, or compile_error, timeout, memory,
     wrong_answer, crash, exited_early, output_limit, not_plain_data, forgeable_test,
-    harness_error, no_tests, unsupported_language."""
+    wrong_language, harness_error, no_tests, unsupported_language."""
 
     passed: bool
     passed_count: int
@@ -152,6 +152,8 @@ def _cpp(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_
         def run(stdin: bytes, limits: Limits) -> RunOutcome:
             return launch({"action": "exec", "binary": binary}, limits, stdin)
         return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
+    if any(_is_python(test) for test, pair in zip(tests, pairs) if pair is None):
+        return [("wrong_language", "the task's assertion tests are Python")]
     if not allow_forgeable:
         return [("forgeable_test", "C++ assertion tests are judged by exit status only")]
     results: list[tuple[str | None, str]] = []
@@ -160,6 +162,15 @@ def _cpp(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_
         if results[-1][0] and stop_at_first_failure:
             break
     return results
+
+
+def _is_python(test: str) -> bool:
+    """True if an assertion test is Python source (then a C++ answer cannot be judged by it)."""
+    try:
+        compile(test, "test.py", "exec")
+    except (SyntaxError, ValueError):
+        return False
+    return True
 
 
 def _forgeable_test(source: str, budget: _Budget, timeout_s: float, memory_mb: int

@@ -7,8 +7,8 @@ calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolat
 1. enters fresh network, mount, IPC and UTS namespaces (no interface up: no network at all;
    no System V or POSIX message queues or shared memory shared with anything else);
 2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
-   (``/usr``, ``/etc``, ``/bin``/``/lib`` and the interpreter's own prefix), a few device nodes
-   and a private ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project
+   (``/usr``, ``/bin``/``/lib``, the few ``/etc`` files linkers and compilers read, and the
+   interpreter's own prefix), a few device nodes and a private ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project
    checkout, no data, no home folders, no ``/proc``, no host ``/tmp``, ``/run`` or ``/dev/shm``;
    every writable place is a tmpfs that dies with the run;
 3. joins the run's memory cgroup (when the launcher made one), so all processes of a run share
@@ -38,7 +38,11 @@ _CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWNET = (
     0x00020000, 0x04000000, 0x08000000, 0x40000000)
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
-_SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+_SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+# Only what the dynamic linker, compilers and interpreters read from /etc: the rest of it
+# (package-manager tokens, git or npm configs) stays out of sight.
+_ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",
+                "nsswitch.conf", "passwd", "group")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
 _NEW_ROOT = "/tmp"  # exists everywhere; a fresh tmpfs is mounted on it in our namespace only
 # Exit statuses the harness uses to say how a Python program ended (a program can fake them,
@@ -93,6 +97,16 @@ def _build_root(libc, prefixes: list) -> None:
             continue
         os.makedirs(_NEW_ROOT + path)
         _bind_read_only(libc, os.path.realpath(path), _NEW_ROOT + path)
+    os.mkdir(_NEW_ROOT + "/etc")
+    for entry in _ETC_ENTRIES:
+        source, target = "/etc/" + entry, f"{_NEW_ROOT}/etc/{entry}"
+        if os.path.isdir(source):
+            os.mkdir(target)
+        elif os.path.isfile(source):
+            open(target, "wb").close()
+        else:
+            continue
+        _bind_read_only(libc, source, target)
     os.mkdir(_NEW_ROOT + "/dev")
     for device in _DEVICES:
         target = f"{_NEW_ROOT}/dev/{device}"

@@ -155,10 +155,11 @@ class _Link:
 
 def _raised(type_name: str, message: str) -> Exception:
     """The program's exception as the judge's own: a built-in class of that name, else
-    RuntimeError (never AssertionError, which would read as the test's own verdict)."""
+    RuntimeError. Never AssertionError (it would read as the test's own verdict), nor
+    StopIteration (it would silently end a test's own ``map`` or ``all`` loop: pass on nothing)."""
     kind = getattr(builtins, type_name, None)
     if (isinstance(kind, type) and issubclass(kind, Exception)
-            and not issubclass(kind, AssertionError)):
+            and not issubclass(kind, (AssertionError, StopIteration, StopAsyncIteration))):
         return kind(message)
     return RuntimeError(f"{type_name}: {message}")
 
