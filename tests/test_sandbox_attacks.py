@@ -11,10 +11,10 @@ Classes, and whether each beats the sandbox of main at f7a84fe (the "holes"):
   daemon thread, stdout flush, atexit): HOLE (all but atexit)
 - a forked child that reports while its parent leaves silently: HOLE
 - results that compare equal to anything (__eq__, subclasses of int/str/list, __bool__,
-  a spoofed __class__): HOLE
+  a spoofed __class__): HOLE (a truthy object against assert f / assert not f: holds)
 - redefining names the tests use (set, math.isclose, modules, import hooks, __builtins__): HOLE
 - reading the expected values (the test's code object, the harness's orders, the reference
-  data file, the project checkout): HOLE
+  data file, the project checkout, home folders and caches): HOLE
 """
 
 from __future__ import annotations
@@ -245,12 +245,13 @@ def test_results_that_equal_anything(sandbox_path, kind, task_id):
 
 
 def test_truthy_results_for_bare_assertions(sandbox_path):
-    """Class: ``assert f(x)`` tests: an object that is truthy and equal to everything."""
+    """Class: ``assert f(x)`` / ``assert not f(x)`` tests: an object that is truthy and equal to
+    everything (a guard: no design should let one object satisfy both kinds)."""
     row = mbpp(737)  # assert check_str(...), assert not check_str(...)
     assert_honest_passes(reference(737), row["test_list"], sandbox_path)
     program = ("class R:\n    __bool__ = lambda self: True\n    __eq__ = lambda self, o: True\n"
                "def check_str(s):\n    return R()\n")
-    assert attack(program, row["test_list"][:1] + row["test_list"][2:]).passed is False
+    assert attack(program, row["test_list"]).passed is False
 
 
 NAME_REDEFINITIONS = {
@@ -323,13 +324,31 @@ def test_reading_the_expected_values(sandbox_path, kind):
     assert attack(program, tests).passed is False
 
 
+READABLE = r'''
+import os, sys
+# The path down to the interpreter's own prefix may be visible; nothing else there may be.
+allowed = set()
+for prefix in {sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))}:
+    parts = prefix.split("/")
+    allowed |= {("/".join(parts[:i]) or "/", parts[i]) for i in range(1, len(parts))}
+for path in PATHS:
+    try:
+        if os.path.isdir(path):
+            seen = [e for e in os.listdir(path) if (path.rstrip("/") or "/", e) not in allowed]
+        else:
+            seen = [open(path).read(1)]
+    except OSError:
+        continue
+    if seen:
+        print("READABLE")
+        break
+'''
+
+
 def test_project_and_data_are_not_readable(sandbox_path):
-    """Class: the reference data, the checkout, the project's code and home directories must not
-    be readable (or even listable) from inside: a program prints the first one it can read."""
-    probe = (f"import os\nfor path in {SECRET_PATHS!r}:\n    try:\n"
-             "        os.listdir(path) if os.path.isdir(path) else open(path).read(1)\n"
-             "        print('READABLE')\n        break\n    except OSError:\n        pass\n")
+    """Class: the reference data, the checkout, the project's code, home directories and caches
+    must not be readable (or listable) from inside: a program prints whether one is."""
     tests = ['{"input": "", "output": "READABLE"}']
-    control = probe.replace(repr(SECRET_PATHS), repr(["/usr/lib"]))
+    control = f"PATHS = {['/usr/lib']!r}\n" + READABLE
     assert_honest_passes(control, tests, sandbox_path)  # the probe itself works
-    assert attack(probe, tests).passed is False
+    assert attack(f"PATHS = {SECRET_PATHS!r}\n" + READABLE, tests).passed is False

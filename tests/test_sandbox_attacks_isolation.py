@@ -30,86 +30,17 @@ import pytest
 from sandbox_attack_support import (
     CHECKOUT,
     MBPP_FILE,
+    PLANT_KINDS,
     TIMEOUT_S,
+    TWO_IO_TESTS,
+    assert_untouched,
     attack,
     bounded_run,
     io_test,
     leaks,
+    plant_program,
+    victims,
 )
-
-# Names a grader may write into the work directory, plus whatever is there already.
-PLANT = r'''
-import os, signal, socket
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-NAMES = {"stdin.txt", "stdin", "input.txt", "solution.cpp", "solution", "solution.py",
-         "test.py", "orders.json", "expected.txt"} | set(os.listdir("."))
-
-def plant(name):
-    if KIND == "symlink_existing":
-        os.symlink(TARGET_FILE, name)
-    elif KIND == "symlink_new":
-        os.symlink(os.path.join(TARGET_DIR, name), name)
-    elif KIND == "fifo":
-        os.mkfifo(name, 0o666)
-    elif KIND == "directory":
-        os.mkdir(name, 0o777)
-    elif KIND == "socket":
-        socket.socket(socket.AF_UNIX).bind(name)
-    elif KIND == "sparse":
-        with open(name, "wb") as f:
-            for size in (1 << 40, 1 << 30, (8 << 20) - 1):
-                try:
-                    f.truncate(size)
-                    break
-                except OSError:
-                    pass
-    elif KIND == "no_permissions":
-        open(name, "w").close()
-        os.chmod(name, 0)
-    elif KIND == "symlink_loop":
-        os.symlink(name, name)
-    elif KIND == "dev_zero":
-        os.symlink("/dev/zero", name)
-
-for name in NAMES:
-    try:
-        os.rmdir(name) if os.path.isdir(name) and not os.path.islink(name) else os.unlink(name)
-    except OSError:
-        pass
-    try:
-        plant(name)
-    except OSError:
-        pass
-if KIND == "swap_workdir":  # the work dir's parent may be the host's /tmp
-    here = os.path.basename(os.getcwd())
-    try:
-        os.rename(os.path.join("..", here), os.path.join("..", here + ".moved"))
-        os.symlink(TARGET_DIR, os.path.join("..", here))
-    except OSError:
-        pass
-print("wrong")
-'''
-PLANT_KINDS = ["symlink_existing", "symlink_new", "swap_workdir", "fifo", "directory", "socket",
-               "sparse", "no_permissions", "symlink_loop", "dev_zero"]
-TWO_IO_TESTS = [io_test("1", "1"), io_test("2", "2")]
-
-
-def plant_program(kind: str, target_file: Path, target_dir: Path) -> str:
-    return (f"KIND = {kind!r}\nTARGET_FILE = {str(target_file)!r}\n"
-            f"TARGET_DIR = {str(target_dir)!r}\n" + PLANT)
-
-
-def victims(tmp_path: Path) -> tuple[Path, Path]:
-    """A host file with known content and an empty host directory, both outside any sandbox."""
-    target_file, target_dir = tmp_path / "victim.txt", tmp_path / "victim-dir"
-    target_file.write_text("untouched")
-    target_dir.mkdir()
-    return target_file, target_dir
-
-
-def assert_untouched(target_file: Path, target_dir: Path) -> None:
-    assert target_file.read_text() == "untouched", "the grader wrote through a planted link"
-    assert sorted(os.listdir(target_dir)) == [], "the grader created files outside the sandbox"
 
 
 @pytest.mark.parametrize("kind", PLANT_KINDS)
