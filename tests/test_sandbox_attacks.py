@@ -4,17 +4,24 @@ Every attack runs against a real MBPP task (its own assertion tests) with a prog
 solve it, on both sandbox paths (``sandbox_path``), and must end with ``passed is False``; the
 honest MBPP reference must pass the same tests on the same path (so each test can fail).
 
-Classes, and whether each beats the sandbox of main at f7a84fe (the "holes"):
-- rebinding built-ins the harness uses after the program ran: HOLE (exec, compile)
-- stealing the harness's reporter or nonce (frames, inspect, tracebacks, gc, own memory): HOLE
-- hooks that run after the program (settrace, setprofile, audit hook, __del__, signal timer,
-  daemon thread, stdout flush, atexit): HOLE (all but atexit)
+Classes; "HOLE" marks those that beat the in-process harness of f7a84fe (rewards/sandbox*.py),
+"holds" those it stopped. The out-of-process judge (rewards/sandbox/, 807d076) stops all of them.
+- stealing the harness's reporter or nonce (frames, current frames, inspect, tracebacks, gc):
+  HOLE; scanning the process's own memory for the nonce: holds (/proc/self/mem unreadable)
+- rebinding built-ins the harness still calls after the program ran: HOLE for exec and compile;
+  AssertionError, BaseException, SystemExit, isinstance, type, print, __import__, exits,
+  os.write, str, repr, len, eval: hold
+- hooks that run inside the grader's steps (settrace, setprofile, audit hook, __del__, signal
+  timer, daemon thread): HOLE; stdout flush, atexit: hold
 - a forked child that reports while its parent leaves silently: HOLE
-- results that compare equal to anything (__eq__, subclasses of int/str/list, __bool__,
-  a spoofed __class__): HOLE (a truthy object against assert f / assert not f: holds)
-- redefining names the tests use (set, math.isclose, modules, import hooks, __builtins__): HOLE
-- reading the expected values (the test's code object, the harness's orders, the reference
-  data file, the project checkout, home folders and caches): HOLE
+- results that compare equal to anything (__eq__, subclasses of int/str/list, a spoofed
+  __class__): HOLE; a truthy object against ``assert f`` plus ``assert not f``: holds
+- redefining names the tests use (set, builtins.set, __builtins__, math.isclose, a fake math,
+  sys.modules, an import hook): HOLE
+- reading the expected values (the caller's code constants, the harness's orders in memory,
+  the MBPP file) and listing the checkout, data, home and cache folders: HOLE
+- leaving in the middle of a call (os._exit, SystemExit, KeyboardInterrupt, SIGKILL...): holds
+- modules the program wrote, named as its imports: holds
 """
 
 from __future__ import annotations
@@ -352,3 +359,53 @@ def test_project_and_data_are_not_readable(sandbox_path):
     control = f"PATHS = {['/usr/lib']!r}\n" + READABLE
     assert_honest_passes(control, tests, sandbox_path)  # the probe itself works
     assert attack(f"PATHS = {SECRET_PATHS!r}\n" + READABLE, tests).passed is False
+
+
+LEAVING_MID_CALL = {
+    "os._exit": "import os\ndef square_perimeter(a):\n    os._exit(0)\n",
+    "SystemExit": "def square_perimeter(a):\n    raise SystemExit(0)\n",
+    "KeyboardInterrupt": "def square_perimeter(a):\n    raise KeyboardInterrupt\n",
+    "GeneratorExit": "def square_perimeter(a):\n    raise GeneratorExit\n",
+    "assertion_subclass": "class Fine(AssertionError):\n    pass\n"
+                          "def square_perimeter(a):\n    raise Fine('ok')\n",
+    "sigkill_self": "import os, signal\ndef square_perimeter(a):\n"
+                    "    os.kill(os.getpid(), signal.SIGKILL)\n",
+    "close_all_fds": "import os\ndef square_perimeter(a):\n    os.closerange(0, 1024)\n"
+                     "    return 0\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LEAVING_MID_CALL))
+def test_leaving_in_the_middle_of_a_call(sandbox_path, kind):
+    """Class: the function under test exits, raises a non-Exception, kills its own process or
+    cuts its channels while the test is calling it: the test must count as failed."""
+    tests = mbpp(PERIMETER)["test_list"]
+    assert_honest_passes(reference(PERIMETER), tests, sandbox_path)
+    assert attack(LEAVING_MID_CALL[kind], tests).passed is False
+
+
+PLANTED_MODULE = r'''
+import os, sys, types
+# If the grader ever imports this module by name, it disables the grader's assertions.
+SOURCE = "import builtins\nbuiltins.exec = lambda *a, **k: None\nisclose = lambda *a, **k: True\n"
+for folder in [".", "/tmp", os.path.expanduser("~"), *sys.path]:
+    for name in ("rrl_planted.py", "sitecustomize.py", "usercustomize.py", "math.py"):
+        try:
+            with open(os.path.join(folder, name), "w") as f:
+                f.write(SOURCE)
+        except OSError:
+            pass
+math = types.ModuleType("rrl_planted")
+def volume_sphere(r):
+    return 0
+'''
+
+
+def test_modules_the_program_wrote_are_never_imported(sandbox_path):
+    """Class: the program writes a module (and sitecustomize/math.py shadows) wherever it can and
+    names it as an imported module; a grader that imports modules by the program's say-so, or
+    starts a later interpreter with those folders on its path, would run the attacker's code."""
+    row = mbpp(82)  # assert math.isclose(volume_sphere(10), ...)
+    assert_honest_passes(reference(82), row["test_list"], sandbox_path)
+    assert attack(PLANTED_MODULE, row["test_list"]).passed is False
+    assert attack(PLANTED_MODULE, row["test_list"]).passed is False  # and on the next run

@@ -1,16 +1,19 @@
 """Red-team corpus, part 3: C++ programs (g++), through ``run_tests(..., language="cpp")`` only.
 
 The task is MBPP 17 (square_perimeter(a) == 4 * a), as assertion tests (a ``main`` appended to
-the program) and as stdin/stdout pairs. Classes, and whether each beats main at f7a84fe:
+the program) and as stdin/stdout pairs. "HOLE" marks the classes that beat f7a84fe
+(rewards/sandbox*.py), "holds" those it stopped; results on 807d076 (rewards/sandbox/) last.
 - assertion tests judged by exit status alone: a constructor/static initialiser that exits 0,
   quick_exit, ``#define main``, ``#define NDEBUG`` before the test re-includes <cassert>, a
-  replaced __assert_fail, a SIGABRT handler that exits 0: HOLE. The new design may refuse these
-  tests or mark them ``failure == "forgeable"``; either is accepted, a pass is not.
-- stdin/stdout tests: printing every candidate output: holds; reading the expected output
-  from files the grader or the trainer left reachable: HOLE (the checkout is readable)
-- root writes through symlinks planted by the program (stdin.txt for the next test, or
-  solution.cpp for the next compile): HOLE; planted FIFOs etc. hang/crash the grader: HOLE
-- compile time per completion: 8 slow-compiling assertion tests cost 8 compiles: HOLE
+  replaced __assert_fail, a SIGABRT handler: HOLE (a terminate handler: holds). 807d076 refuses
+  them (``forgeable_test``), which these tests accept; a pass is not accepted.
+- stdin/stdout tests: printing every candidate output: holds; reading the expected output from
+  a dataset file at run time or at compile time (``.incbin``): HOLE
+- root writes through planted symlinks (stdin.txt for the next test, solution.cpp for the next
+  compile) and FIFOs/directories/sockets that hang or crash the grader: HOLE
+- compile time per completion (8 slow-compiling assertion tests cost 8 compiles): HOLE
+- answering a Python task in C++ through ``grade_answers``: holds on f7a84fe (0.0); on 807d076
+  it scores None (unscorable), which lets a policy dodge failing rewards: HOLE there
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ from sandbox_attack_support import (
     attack,
     bounded_run,
     io_test,
+    mbpp,
     plant_program,
+    reference,
     victims,
 )
 
-from rewards.code_exec import run_tests
+from rewards.code_exec import grade_answers, run_tests
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/g++"), reason="g++ not installed")
 
+PERIMETER = 17
 HONEST = "int square_perimeter(int a) { return 4 * a; }\n"
 WRONG = "int square_perimeter(int a) { return 0; }\n"
 ASSERT_TESTS = [f"#include <cassert>\nint main() {{ assert(square_perimeter({a}) == {4 * a}); }}"
@@ -210,3 +216,35 @@ def test_cpp_io_results_compare_exactly(sandbox_path):
               "std::cout << 4 * a << \"\\n\" << 4 * a + 1 << \"\\n\"; }\n")
     assert attack(padded, IO_TESTS, language="cpp").passed is False
     assert run_tests(IO_HONEST, IO_TESTS, language="cpp", timeout_s=TIMEOUT_S).passed
+
+
+def test_reading_files_at_compile_time(sandbox_path):
+    """Class: the compiler runs on the program's say-so too: ``.incbin`` (or ``#include``)
+    pulls a data file into the binary at compile time, which then prints the stored answer."""
+    dataset = CHECKOUT / f".rrl-redteam-{secrets.token_hex(6)}.jsonl"
+    tests = [io_test(str(a), str(7 * a + 3)) for a in (123457, 98765)]
+    dataset.write_text("".join(t + "\n" for t in tests))
+    os.chmod(dataset, 0o644)
+    program = ("#include <iostream>\n#include <string>\n#include <iterator>\n"
+               f"asm(\".section .rodata\\n.global blob\\nblob:\\n.incbin \\\"{dataset}\\\"\\n"
+               ".byte 0\\n.previous\");\nextern \"C\" const char blob[];\n"
+               "int main() { std::string in((std::istreambuf_iterator<char>(std::cin)), {});\n"
+               "  std::string data(blob), key = \"\\\"input\\\": \\\"\" + in + \"\\\"\";\n"
+               "  auto at = data.find(key); if (at == std::string::npos) return 1;\n"
+               "  auto out = data.find(\"\\\"output\\\": \\\"\", at) + 11;\n"
+               "  std::cout << data.substr(out, data.find('\"', out) - out); }\n")
+    try:
+        assert attack(program, tests, language="cpp").passed is False
+    finally:
+        dataset.unlink()
+
+
+def test_wrong_language_is_wrong_not_unscorable(sandbox_path):
+    """Class: answering a Python task (MBPP assertion tests) with a C++ block must score 0.0
+    through ``grade_answers``; if the tests are read as C++ and refused as forgeable, the answer
+    becomes unscorable (None), and a policy can dodge every failing reward that way."""
+    tests = [mbpp(PERIMETER)["test_list"]]
+    honest = f"```python\n{reference(PERIMETER)}\n```"
+    dodge = "```cpp\nint square_perimeter(int a) { return 0; }\n```"
+    assert grade_answers([honest], tests, ["17"]) == [1.0]  # the control
+    assert grade_answers([dodge], tests, ["17"]) == [0.0]

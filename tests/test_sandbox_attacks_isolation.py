@@ -1,18 +1,22 @@
 """Red-team corpus, part 2: Python programs that attack the grader and the machine, not the score.
 
-Each runs on both sandbox paths (``sandbox_path``) through ``run_tests`` only. Classes, and
-whether each beats the sandbox of main at f7a84fe (the "holes"):
-- root writes through planted symlinks (stdin.txt & co. in the shared work dir, or the work dir
-  itself swapped through ``..``): HOLE on the fresh path
-- grader hangs/crashes on planted FIFOs, directories, sockets, symlink loops: HOLE (fresh path)
-- world-writable directories and SysV/POSIX IPC carrying data from one run to the next, and
-  files landing on the host: HOLE (/run/lock, host /tmp through ``..``, SysV shm, mqueue)
-- memory per run as a whole (forked children): HOLE; process count per run: holds;
-  disk written per run: HOLE (fresh path); processes left running after the run: holds
-- network (loopback, host address, unix sockets on disk, abstract sockets): HOLE for unix
-  sockets on disk (/run is shared)
-- other processes' command lines: HOLE; environment secrets, ptrace, signals to the trainer,
-  privilege (setuid, sudo), writes into the project: hold
+Each runs on both sandbox paths (``sandbox_path``) through ``run_tests`` only. "HOLE" marks the
+classes that beat the sandbox of f7a84fe (rewards/sandbox*.py), "holds" those it stopped; the
+rewritten sandbox (rewards/sandbox/, 807d076) stops all of them.
+- root writes through planted symlinks (stdin.txt & co. in the work dir shared by one call's
+  tests): HOLE on the fresh path; the work dir swapped through ``..``: holds
+- grader hangs/raises on planted FIFOs, directories, sockets, symlink loops: HOLE (fresh path);
+  sparse, unreadable, /dev/zero: hold
+- world-writable directories (/run/lock reaches the host) and SysV shm / POSIX mqueues carrying
+  data from one run to the next: HOLE
+- memory per run as a whole (8 forked children x 100 MB under memory_mb=300): HOLE; disk
+  written per run (448 MB into the work dir): HOLE on the fresh path; process count per run,
+  processes outliving the run: hold
+- network: a unix socket on disk (/run) is reachable: HOLE; TCP loopback/host/internet and
+  abstract sockets: hold
+- secrets on other processes' command lines (/proc/*/cmdline): HOLE; environment secrets,
+  ptrace, /proc/<pid>/mem, signals to the trainer, root via setuid/sudo, writes into the
+  project: hold
 """
 
 from __future__ import annotations
@@ -172,7 +176,10 @@ def test_memory_limit_holds_for_the_run_as_a_whole(sandbox_path):
     """Class: 8 forked children each hold 100 MB (under the 300 MB limit one by one, 800 MB
     together); all alive at once must not succeed."""
     small = FORKED_MEMORY.format(n=2, mb=40)
-    assert attack(small, [io_test("", "done")], memory_mb=300, timeout_s=4).passed  # control
+    may_fork = attack("import os\nos.waitpid(os.fork() or os._exit(0), 0)\nprint('forked')",
+                      [io_test("", "forked")]).passed  # a sandbox may forbid fork outright
+    if may_fork:  # the control: within the limit, the same program succeeds
+        assert attack(small, [io_test("", "done")], memory_mb=300, timeout_s=4).passed
     big = FORKED_MEMORY.format(n=8, mb=100)
     assert attack(big, [io_test("", "done")], memory_mb=300, timeout_s=4).passed is False
 
