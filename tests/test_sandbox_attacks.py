@@ -5,7 +5,8 @@ solve it, on both sandbox paths (``sandbox_path``), and must end with ``passed i
 honest MBPP reference must pass the same tests on the same path (so each test can fail).
 
 Classes; "HOLE" marks those that beat the in-process harness of f7a84fe (rewards/sandbox*.py),
-"holds" those it stopped. The out-of-process judge (rewards/sandbox/, 807d076) stops all of them.
+"holds" those it stopped. The out-of-process judge (rewards/sandbox/, 807d076) stops all of them
+but the StopIteration class (last).
 - stealing the harness's reporter or nonce (frames, current frames, inspect, tracebacks, gc):
   HOLE; scanning the process's own memory for the nonce: holds (/proc/self/mem unreadable)
 - rebinding built-ins the harness still calls after the program ran: HOLE for exec and compile;
@@ -22,6 +23,8 @@ Classes; "HOLE" marks those that beat the in-process harness of f7a84fe (rewards
   the MBPP file) and listing the checkout, data, home and cache folders: HOLE
 - leaving in the middle of a call (os._exit, SystemExit, KeyboardInterrupt, SIGKILL...): holds
 - modules the program wrote, named as its imports: holds
+- a StopIteration from the program ending the test's own map/filter loop early: HOLE, and
+  still a HOLE on 807d076 (the judge re-raises the program's StopIteration as its own)
 """
 
 from __future__ import annotations
@@ -409,3 +412,18 @@ def test_modules_the_program_wrote_are_never_imported(sandbox_path):
     assert_honest_passes(reference(82), row["test_list"], sandbox_path)
     assert attack(PLANTED_MODULE, row["test_list"]).passed is False
     assert attack(PLANTED_MODULE, row["test_list"]).passed is False  # and on the next run
+
+
+# MBPP-style assertions on task 17 that let a builtin iterate over calls to the program.
+ITERATING_TESTS = ["assert all(map(lambda a: square_perimeter(a) == 4 * a, [10, 5, 4]))",
+                   "assert list(filter(lambda a: square_perimeter(a) != 4 * a, [10, 5])) == []"]
+
+
+def test_stop_iteration_cuts_the_tests_own_loop(sandbox_path):
+    """Class: an exception that changes the test's control flow instead of failing it: a
+    StopIteration raised by the program inside ``map``/``filter`` ends the iteration early, so
+    ``all(...)`` sees nothing and holds (PEP 479 protects generators, not these builtins)."""
+    assert_honest_passes(reference(PERIMETER), ITERATING_TESTS, sandbox_path)
+    program = "def square_perimeter(a):\n    raise StopIteration\n"
+    for test in ITERATING_TESTS:
+        assert attack(program, [test]).passed is False, test

@@ -239,12 +239,13 @@ def test_reading_files_at_compile_time(sandbox_path):
         dataset.unlink()
 
 
-def test_wrong_language_is_wrong_not_unscorable(sandbox_path):
-    """Class: answering a Python task (MBPP assertion tests) with a C++ block must score 0.0
+@pytest.mark.parametrize("tag", ["cpp", "c++", "c", "java", "text", "bash"])
+def test_wrong_language_is_wrong_not_unscorable(sandbox_path, tag):
+    """Class: answering a Python task (MBPP assertion tests) in another language must score 0.0
     through ``grade_answers``; if the tests are read as C++ and refused as forgeable, the answer
     becomes unscorable (None), and a policy can dodge every failing reward that way."""
     tests = [mbpp(PERIMETER)["test_list"]]
     honest = f"```python\n{reference(PERIMETER)}\n```"
-    dodge = "```cpp\nint square_perimeter(int a) { return 0; }\n```"
+    dodge = f"```{tag}\nint square_perimeter(int a) {{ return 0; }}\n```"
     assert grade_answers([honest], tests, ["17"]) == [1.0]  # the control
     assert grade_answers([dodge], tests, ["17"]) == [0.0]
