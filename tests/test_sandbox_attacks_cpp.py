@@ -11,13 +11,14 @@ the program) and as stdin/stdout pairs. "HOLE" marks the classes that beat f7a84
   a dataset file at run time or at compile time (``.incbin``): HOLE
 - root writes through planted symlinks (stdin.txt for the next test, solution.cpp for the next
   compile) and FIFOs/directories/sockets that hang or crash the grader: HOLE
-- compile time per completion (8 slow-compiling assertion tests cost 8 compiles): HOLE
+- compile time per completion (N slow-compiling assertion tests cost N compiles): HOLE
 - answering a Python task in C++ through ``grade_answers``: holds on f7a84fe (0.0); on 807d076
   it scores None (unscorable), which lets a policy dodge failing rewards: HOLE there
 """
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import subprocess
@@ -183,27 +184,37 @@ def test_planted_files_before_the_next_compile(sandbox_path, kind, tmp_path):
     assert_untouched(target_file, target_dir)
 
 
-SLOW = ("constexpr long spin(long n) { long s = 0; for (long i = 0; i < n; ++i) s += i % 7; "
-        "return s; }\nstatic_assert(spin(SPIN) > 0);\n")
+def slow(evaluations: int) -> str:
+    """Source that keeps g++ busy: each static_assert is its own constant evaluation of a 200 k
+    step loop (under g++'s per-loop and per-evaluation limits; distinct arguments defeat its
+    cache)."""
+    loop = ("constexpr long spin(long n) { long s = 0; for (long i = 0; i < n; ++i) s += i % 7; "
+            "return s; }\n")
+    return loop + "".join(f"static_assert(spin({200_000 + k}) > 0);\n" for k in range(evaluations))
+
+
+def _host_compile_seconds(source: str, path) -> float:
+    """Seconds g++ takes on this machine for ``source`` (which must compile)."""
+    path.write_text(source)
+    started = time.perf_counter()
+    subprocess.run(["g++", "-std=c++20", "-O2", "-fsyntax-only", str(path)], check=True)
+    return time.perf_counter() - started
 
 
 def test_compile_time_is_bounded_per_completion(sandbox_path, tmp_path):
-    """Class: a program that makes the compiler slow, graded on many assertion tests (each a
-    new source), must cost about one compile budget plus the run time, not one compile per
-    test. The slow part is sized so that one compile takes ~3 s on this machine."""
-    source = tmp_path / "slow.cpp"
-    source.write_text(SLOW.replace("SPIN", "100000") + WRONG + ASSERT_TESTS[0])
-    started = time.perf_counter()
-    subprocess.run(["g++", "-std=c++20", "-O2", "-fsyntax-only", str(source)], check=True)
-    per_100k = time.perf_counter() - started
-    n = min(30_000_000, int(100_000 * 3 / max(per_100k, 1e-3)))  # g++'s op limit is 33 M
-    count, budget = 8, 10 + TIMEOUT_S + 3  # today's compile limit, one run, slack
+    """Class: a program that makes the compiler slow (a constexpr loop, ~3 s per compile here),
+    graded on many assertion tests (each a new source), must cost about one compile budget plus
+    the run time, not one compile per test."""
+    probe = _host_compile_seconds(slow(1) + WRONG + ASSERT_TESTS[0], tmp_path / "probe.cpp")
+    program = slow(max(1, round(3 / max(probe, 1e-3)))) + WRONG
+    one = _host_compile_seconds(program + ASSERT_TESTS[0], tmp_path / "slow.cpp")  # control
+    budget = 10 + TIMEOUT_S + 3  # today's compile limit, one run, slack
+    count = min(20, math.ceil(2 * budget / one))  # serial compiles would take twice the budget
     tests = [f"#include <cassert>\nint main() {{ assert(square_perimeter({a}) == {4 * a}); }}"
              for a in range(1, count + 1)]
-    program = SLOW.replace("SPIN", str(n)) + WRONG
     started = time.perf_counter()
-    result = bounded_run(program, tests, count * 14 + 10, language="cpp", timeout_s=TIMEOUT_S,
-                         stop_at_first_failure=False)
+    result = bounded_run(program, tests, count * (one + 12) + 10, language="cpp",
+                         timeout_s=TIMEOUT_S, stop_at_first_failure=False)
     elapsed = time.perf_counter() - started
     assert result.passed is False
     assert elapsed < budget, f"{count} tests took {elapsed:.1f} s: one compile per test"

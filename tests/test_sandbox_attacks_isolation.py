@@ -360,9 +360,9 @@ def test_no_privilege_and_no_writes_into_the_project(sandbox_path):
     assert escaped is False
 
 
-def test_grading_survives_every_attack_above_in_one_batch(sandbox_path):
-    """The grader keeps its own temp files and threads: a batch of attacks through
-    ``run_tests`` in a row leaves the honest program passing (no state poisoned)."""
+def test_grading_goes_on_after_planted_files(sandbox_path):
+    """Class: poisoned grader state: after a few planting attacks through ``run_tests`` (each
+    must return in time), an honest program still passes."""
     honest = "print(int(input()) * 4)"
     for kind in ("fifo", "directory", "symlink_loop"):
         program = plant_program(kind, Path("/nonexistent"), Path("/nonexistent"))
