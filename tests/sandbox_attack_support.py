@@ -25,6 +25,7 @@ SECRET_PATHS = sorted({str(MBPP_FILE), str(MBPP_FILE.resolve()), "/work/shared/d
                        str(CHECKOUT / "rewards"), "/root", str(Path.home()),
                        str(Path.home() / ".cache"), "/home"})
 TIMEOUT_S = 2  # small, but far above what each attack needs
+PERIMETER = 17  # MBPP: square_perimeter(a) == 4 * a; attacks return wrong values for it
 
 
 @cache

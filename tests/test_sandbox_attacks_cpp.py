@@ -27,6 +27,7 @@ import time
 import pytest
 from sandbox_attack_support import (
     CHECKOUT,
+    PERIMETER,
     TIMEOUT_S,
     TWO_IO_TESTS,
     assert_untouched,
@@ -43,7 +44,6 @@ from rewards.code_exec import grade_answers, run_tests
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/usr/bin/g++"), reason="g++ not installed")
 
-PERIMETER = 17
 HONEST = "int square_perimeter(int a) { return 4 * a; }\n"
 WRONG = "int square_perimeter(int a) { return 0; }\n"
 ASSERT_TESTS = [f"#include <cassert>\nint main() {{ assert(square_perimeter({a}) == {4 * a}); }}"
