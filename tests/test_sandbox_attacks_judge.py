@@ -2,20 +2,28 @@
 
 Same rules as parts 1-4: public APIs only (``run_tests``, ``grade_answers``, ``rewards.sandbox``),
 both sandbox paths (``sandbox_path``), a program that does NOT solve the task, and the honest
-reference as the control wherever one makes sense. Every test here documents a HOLE of the
-design of bab5185 (rewards/sandbox/judge.py and friends) and fails until it is closed:
+reference as the control wherever one makes sense. "HOLE" marks what beats bab5185
+(rewards/sandbox/: judge.py, harness.py, launcher.py, forkserver.py); those tests fail until
+it is closed. "holds" marks guards.
 
 - the candidate process is forked from the process that already holds the orders, so the test
-  code (the expected values) sits in the program's own memory: frames, gc and a raw scan of its
-  heap all find it;
-- a name of the program other than the entry point decides the verdict: HumanEval 32, 38 and 50
-  call helpers the prompt defines (``poly``, ``encode_cyclic``, ``encode_shift``); the judge
-  takes them from the program, which makes them agree with a wrong entry point;
+  code (every expected value) sits in the program's own memory; frames, gc and a raw scan of
+  its heap all find it: HOLE
+- a name of the program other than the entry point decides the verdict: HumanEval 32, 38 and
+  50 call helpers of the prompt (``poly``, ``encode_cyclic``, ``encode_shift``) that the judge
+  takes from the program, which makes them agree with a wrong entry point: HOLE
 - the manifest is trusted for dunder names: ``__builtins__`` from the program becomes the
-  builtins of every test (the shadowing rule is never consulted), here a stdlib module whose
-  ``any`` is always truthy;
-- processes of a run survive it as zombies (reparented to a pid 1 that never reaps), so every
-  run leaks process-table slots of the host until fork fails machine-wide.
+  builtins of every test, past the shadowing rule (here ``tokenize``, whose ``any`` is always
+  truthy): HOLE
+- processes of a run survive it as zombies wherever pid 1 (often the trainer) does not reap:
+  every run leaks process-table slots of the host: HOLE
+- machine-wide configs under /usr (npmrc: where registry tokens live) readable through the
+  /usr bind, though /etc is trimmed to keep them out of sight: HOLE
+- an honest C++ binary over the 8 MB output limit cannot even be written into the sandbox
+  (fails every test as a crash): HOLE (robustness, not a forgery)
+- forged replies and manifests (JSON nested past the limits, integers past the digit limit,
+  bad tags, exceptions named like judge internals or with odd constructors, junk or huge
+  manifests, a module whose import exits the judge): holds
 """
 
 from __future__ import annotations
@@ -29,7 +37,14 @@ import time
 from pathlib import Path
 
 import pytest
-from sandbox_attack_support import PERIMETER, assert_honest_passes, attack, mbpp, reference
+from sandbox_attack_support import (
+    PERIMETER,
+    assert_honest_passes,
+    attack,
+    io_test,
+    mbpp,
+    reference,
+)
 
 from rewards.code_exec import grade_answers
 from rewards.sandbox import run_python
@@ -214,3 +229,98 @@ def test_no_process_of_a_run_survives_it_even_as_a_zombie(sandbox_path):
         except (ChildProcessError, ProcessLookupError):
             pass
     assert left == []
+
+
+# Lists the regular files of DIRS it can open (never reads them: only whether it could).
+OPENABLE = r'''
+import os
+for folder in DIRS:
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        continue
+    for name in names:
+        path = os.path.join(folder, name)
+        try:
+            os.close(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK))
+        except OSError:
+            continue
+        if os.path.isfile(path):
+            print("READABLE")
+            raise SystemExit
+'''
+# Where package managers keep machine-wide configs (npmrc, pip.conf, gitconfig): /etc is
+# trimmed to the linker's files for that reason, but these come in with the /usr bind.
+CONFIG_DIRS = ["/usr/local/etc", "/usr/etc"]
+
+
+def test_machine_wide_configs_under_usr_are_not_readable(sandbox_path):
+    """Class: secrets in read-only binds. The new root binds all of /usr, so /usr/local/etc
+    (npm's global npmrc, pip.conf, gitconfig: where registry tokens live) is readable inside,
+    although the harness trims /etc precisely to keep such files out of sight. Fix: mask
+    /usr/local/etc (and /usr/etc) with an empty read-only tmpfs, or bind only the /usr folders
+    programs need (bin, lib*, libexec, include, share)."""
+    present = [d for d in CONFIG_DIRS if os.path.isdir(d) and any(
+        os.path.isfile(os.path.join(d, name)) for name in os.listdir(d))]
+    if not present:
+        pytest.skip("no machine-wide config file under /usr on this host")
+    tests = [io_test("", "READABLE")]
+    control = f"DIRS = {['/etc']!r}\n" + OPENABLE  # the probe works: /etc/ld.so.conf is there
+    assert_honest_passes(control, tests, sandbox_path)
+    assert attack(f"DIRS = {present!r}\n" + OPENABLE, tests).passed is False
+
+
+# An honest C++ answer with a precomputed table of 12 MB (initialised data: it is in the binary).
+BIG_TABLE = ("#include <iostream>\nint table[3000000] = {1, 2, 3};\nint main() { long a; "
+             "std::cin >> a; std::cout << 4 * a + table[1] - 2 + table[a * 7919 % 3000000]; }\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/usr/bin/g++"), reason="g++ not installed")
+def test_an_honest_binary_over_the_output_limit_still_runs(sandbox_path):
+    """Robustness of the exec action: the binary is written into the sandbox by the harness
+    under the *program's* RLIMIT_FSIZE (the 8 MB output limit), so any correct program whose
+    binary is larger (here a 12 MB initialised table, which compiles fine) fails as a crash
+    (exit status 5) on every test. Fix: write the binary before setting the limits (or hand
+    it in as a memfd and fexecve it), and bound its size at the compile step instead."""
+    tests = [io_test(str(a), str(4 * a)) for a in (10, 5)]
+    assert attack(BIG_TABLE.replace("3000000", "1000"), tests, language="cpp").passed  # control
+    assert attack(BIG_TABLE, tests, language="cpp").passed
+
+
+# Guards (they hold on bab5185): replies and manifests the program forges by rewriting the
+# candidate side of the protocol, which runs in its own process. A wrong program must fail
+# every test, with partial credit on, and the run must come back in time.
+FORGE_REPLY = r'''
+import sys
+_judge = sys.modules["judge"]
+_honest_manifest = _judge._manifest
+def square_perimeter(a):
+    return 0
+'''
+FORGED_REPLIES = {
+    "deep_json": "_judge._answer = lambda ns, request, pd: b'[' * 100000 + b']' * 100000\n",
+    "long_int": "_judge._answer = lambda ns, request, pd: "
+                "b'{\"t\": \"tuple\", \"v\": [\"ok\", ' + b'4' * 100000 + b']}'\n",
+    "bad_tag": "_judge._answer = lambda ns, request, pd: "
+               "b'{\"t\": \"tuple\", \"v\": [\"ok\", {\"t\": \"opaque\", \"v\": [\"int\", 40]}]}'\n",
+    "exception_internal": "class _Stop(Exception):\n    pass\n"
+                          "def square_perimeter(a):\n    raise _Stop('ok', '')\n",
+    "exception_bad_constructor": "def square_perimeter(a):\n"
+                                 "    raise type('UnicodeDecodeError', (Exception,), {})('x')\n",
+    "manifest_junk": "_judge._manifest = lambda ns, pd: {**_honest_manifest(ns, pd), 1: ('call',),"
+                     " ('a',): ('data', 1), 'x': ('module', '..'), 'y': ('module', 'this'),"
+                     " 'z': 'call', **{f'n{i}': ('call',) for i in range(50000)}}\n",
+    "module_exits_the_judge": "_judge._manifest = lambda ns, pd: {**_honest_manifest(ns, pd),"
+                              " 'x': ('module', 'lib2to3.__main__')}\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FORGED_REPLIES))
+def test_forged_replies_and_manifests_never_pass(sandbox_path, kind):
+    """Guard: a reply nested past the decoder's limits, an integer past Python's digit limit,
+    an Opaque with a non-bool truth, exceptions named like the judge's internals or with a
+    constructor that rejects one argument, junk manifest entries (non-string names, relative
+    module names, 50 000 names) and a module whose import exits the judge: each fails."""
+    tests = mbpp(PERIMETER)["test_list"]
+    result = attack(FORGE_REPLY + FORGED_REPLIES[kind], tests, stop_at_first_failure=False)
+    assert (result.passed, result.passed_count) == (False, 0)
