@@ -108,8 +108,34 @@ def load_humaneval(folder: Path) -> list[Row]:
         problems = [json.loads(line) for line in handle if line.strip()]
     return [_row("Complete this Python function. Give the whole function, with its imports."
                  f"\n\n```python\n{p['prompt']}```\n\n{CODE_INSTRUCTION}", "", "code",
-                 "humaneval", [f"{p['test']}\ncheck({p['entry_point']})"], id=p["task_id"])
+                 "humaneval", [humaneval_test(p)], id=p["task_id"])
             for p in problems]
+
+
+def humaneval_test(problem: dict) -> str:
+    """The test of a HumanEval problem, carrying the prompt's own helpers and imports.
+
+    Why: some tests call helpers the prompt defines (``encode_cyclic``, ``poly``). Left to the
+    program, an answer could redefine them (identity encoder and decoder) and pass; defined in
+    the test, they are the judge's own and only the entry point comes from the program.
+
+    >>> print(humaneval_test({"prompt": "import math\\ndef helper(x):\\n    return x\\n"
+    ...     "def f(x):\\n    pass\\n", "entry_point": "f",
+    ...     "test": "def check(c):\\n    assert c(1) == helper(1)"}))
+    import math
+    def helper(x):
+        return x
+    def check(c):
+        assert c(1) == helper(1)
+    check(f)
+    """
+    import ast
+
+    kept = [node for node in ast.parse(problem["prompt"]).body
+            if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef))
+            and getattr(node, "name", None) != problem["entry_point"]]
+    helpers = "".join(ast.unparse(node) + "\n" for node in kept)
+    return f"{helpers}{problem['test']}\ncheck({problem['entry_point']})"
 
 
 BENCHMARKS: dict[str, Callable[[Path], list[Row]]] = {

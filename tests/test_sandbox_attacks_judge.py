@@ -145,9 +145,12 @@ def test_helpers_the_test_calls_do_not_come_from_the_program(sandbox_path, task_
     check the root); the judge takes it from the program, so an identity encoder plus an
     identity decoder passes. Fix: only the task's entry point may come from the program;
     helpers the test uses come from the trusted prompt (run them in the judge), or the task
-    is marked forgeable."""
+    is marked forgeable. Fixed by building the test with the prompt's helpers in it
+    (``reasoning_rl.benchmarks.humaneval_test``)."""
+    from reasoning_rl.benchmarks import humaneval_test
+
     row = _humaneval_rows()[task_id]
-    tests = [[f"{row['test']}\ncheck({row['entry_point']})"]]
+    tests = [[humaneval_test(row)]]  # the tests as the benchmark loader builds them
     honest = f"```python\n{row['prompt']}{row['canonical_solution']}\n```"
     forged = f"```python\n{HELPER_FORGERIES[task_id]}```"
     assert grade_answers([honest], tests, [task_id]) == [1.0]  # the control

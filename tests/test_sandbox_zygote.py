@@ -43,8 +43,10 @@ def test_programs_cannot_kill_the_server_or_their_supervisor():
     for attack in attacks:
         outcome = _warm(attack)
         assert outcome.status == "crash", attack
-        assert b"PermissionError: [Errno 1] Operation not permitted" in outcome.stderr, attack
-    assert _warm("import os\nos.kill(-1, 9)").status == "ok"  # its own uid only, not itself
+        # Not permitted (another uid), or not even visible (the run has its own pid namespace).
+        assert b"PermissionError" in outcome.stderr or b"ProcessLookupError" in outcome.stderr
+    # Its own pid namespace holds nothing else it may signal: ESRCH, and nothing outside dies.
+    assert b"ProcessLookupError" in _warm("import os\nos.kill(-1, 9)").stderr
     assert sandbox.zygote().pid == pid and _is_running(pid)
     assert _warm("x = 1", "assert x == 1").status == "ok"
 

@@ -32,6 +32,8 @@ Residual risks are listed in docs/sandbox.md.
 
 from __future__ import annotations
 
+import json
+
 from rewards.sandbox.launcher import (
     Capabilities,
     Limits,
@@ -71,6 +73,8 @@ def judge(code: str, tests: list[str], limits: Limits = _DEFAULT_LIMITS,
     ...                             "assert f() == 2"], stop_at_first_failure=False).verdicts]
     ['ok', 'wrong_answer']
     """
-    orders = {"action": "judge", "code": code, "tests": list(tests),
-              "test_timeout_s": test_timeout_s, "stop_at_first_failure": stop_at_first_failure}
-    return launch(orders, limits)
+    orders = {"action": "judge", "code": code, "test_timeout_s": test_timeout_s,
+              "stop_at_first_failure": stop_at_first_failure}
+    # The tests travel as the run's stdin (a memfd) that only the judge reads, after the
+    # program's process was forked without it: they are never in the program's memory.
+    return launch(orders, limits, json.dumps([str(test) for test in tests]).encode())

@@ -4,13 +4,15 @@ Started by ``rewards.sandbox.launcher`` as ``python -I -S harness.py`` (no site,
 with its orders as JSON on stdin, or forked by the warm fork server (``forkserver.py``), which
 calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolate``:
 
-1. enters fresh network, mount, IPC and UTS namespaces (no interface up: no network at all;
-   no System V or POSIX message queues or shared memory shared with anything else);
+1. enters fresh network, mount, IPC, UTS and pid namespaces (no interface up: no network at
+   all; no System V or POSIX IPC shared with anything else; the run's processes see only each
+   other, and all of them die and are reaped when the run ends);
 2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
    (``/usr``, ``/bin``/``/lib``, the few ``/etc`` files linkers and compilers read, and the
-   interpreter's own prefix), a few device nodes and a private ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project
-   checkout, no data, no home folders, no ``/proc``, no host ``/tmp``, ``/run`` or ``/dev/shm``;
-   every writable place is a tmpfs that dies with the run;
+   interpreter's own prefix, minus its ``site-packages``), a few device nodes and a private
+   ``/tmp``, then ``chroot``s into it. Nothing else exists there: no project checkout, no data,
+   no home folders, no ``/proc``, no host ``/tmp``, ``/run`` or ``/dev/shm``; every writable
+   place is a tmpfs that dies with the run;
 3. joins the run's memory cgroup (when the launcher made one), so all processes of a run share
    one memory limit.
 
@@ -34,8 +36,8 @@ import os
 import resource
 import sys
 
-_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWNET = (
-    0x00020000, 0x04000000, 0x08000000, 0x40000000)
+_CLONE_NEWNS, _CLONE_NEWUTS, _CLONE_NEWIPC, _CLONE_NEWPID, _CLONE_NEWNET = (
+    0x00020000, 0x04000000, 0x08000000, 0x20000000, 0x40000000)
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = (
     0x1, 0x2, 0x4, 0x20, 0x1000, 0x4000, 0x40000)
 _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
@@ -44,6 +46,8 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
 _ETC_ENTRIES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime",
                 "nsswitch.conf", "passwd", "group")
 _DEVICES = ("null", "zero", "full", "random", "urandom")
+# Machine-wide configuration inside the bound folders (npm, pip or git tokens can live there).
+_MASKED = ("/usr/local/etc", "/usr/etc")
 _NEW_ROOT = "/tmp"  # exists everywhere; a fresh tmpfs is mounted on it in our namespace only
 # Exit statuses the harness uses to say how a Python program ended (a program can fake them,
 # which only changes the reported reason of a failure: verdicts never rest on them alone).
@@ -97,6 +101,11 @@ def _build_root(libc, prefixes: list) -> None:
             continue
         os.makedirs(_NEW_ROOT + path)
         _bind_read_only(libc, os.path.realpath(path), _NEW_ROOT + path)
+    site = "lib/python{}.{}/site-packages".format(*sys.version_info[:2])
+    for path in _MASKED + tuple(os.path.join(prefix, site) for prefix in prefixes):
+        if os.path.isdir(_NEW_ROOT + path):  # an empty read-only folder in its place
+            _mount(libc, "tmpfs", _NEW_ROOT + path, "tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
+                   "size=4k,mode=0755")
     os.mkdir(_NEW_ROOT + "/etc")
     for entry in _ETC_ENTRIES:
         source, target = "/etc/" + entry, f"{_NEW_ROOT}/etc/{entry}"
@@ -134,14 +143,53 @@ def isolate(orders: dict) -> None:
         raise OSError(ctypes.get_errno(), "unshare failed")
     _mount(libc, "none", "/", None, _MS_REC | _MS_PRIVATE)
     _build_root(libc, orders.get("prefixes", []))
+    if libc.unshare(_CLONE_NEWPID) != 0:
+        import ctypes
+
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed")
+    _become_reaped_run()
 
 
-def drop(limits: dict, uid, workdir: str) -> None:
-    """A fresh working directory, resource limits, then the throwaway uid (if any)."""
+def _become_reaped_run() -> None:
+    """Continue as a process in a fresh pid namespace whose init reaps everything.
+
+    Why: orphans of a run would otherwise be reparented, unreaped, to the host's init (a
+    trainer running as pid 1 in a container collects zombies until fork fails). Here this
+    process stays outside and mirrors the run's exit; its child is the namespace's init, which
+    forks the real run and reaps every orphan; when the run ends, init exits and the kernel
+    kills and reaps whatever is left in the namespace. Returns in the run's process only.
+    """
+    if os.fork() != 0:
+        _mirror_exit(os.wait()[1])
+    if os.fork() != 0:  # the namespace's init: reap until the run itself has ended
+        while True:
+            pid, status = os.wait()
+            if pid == 2:  # the run is always the second process of its namespace
+                _mirror_exit(status)
+
+
+def _mirror_exit(status: int) -> None:
+    """Exit the way a child did (same code, or killed by the same signal)."""
+    import signal
+
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    _EXIT(os.WEXITSTATUS(status) if os.WIFEXITED(status) else EXIT_CRASH)
+
+
+def drop(limits: dict, uid, workdir: str, files: dict | None = None) -> None:
+    """A fresh working directory with ``files`` (name: base64 content) written before the file
+    size limit applies, resource limits, then the throwaway uid (if any)."""
     os.makedirs(workdir, mode=0o700)
-    if uid is not None:
-        os.chown(workdir, uid, uid)
     os.chdir(workdir)
+    for name, content in (files or {}).items():
+        with open(os.path.basename(name), "wb") as handle:
+            handle.write(base64.b64decode(content))
+        os.chmod(os.path.basename(name), 0o755)
+    if uid is not None:
+        for name in [workdir, *os.listdir(".")]:
+            os.chown(name, uid, uid)
     for name, value in (("RLIMIT_CPU", int(limits["cpu_s"])),
                         ("RLIMIT_AS", limits["memory_bytes"]),
                         ("RLIMIT_FSIZE", limits["file_bytes"]),
@@ -174,17 +222,10 @@ def run_python(code: str) -> int:
     return EXIT_OK
 
 
-def _write_files(files: dict) -> None:
-    for name, content in files.items():
-        with open(os.path.basename(name), "wb") as handle:
-            handle.write(base64.b64decode(content))
-
-
 def _compile(orders: dict) -> int:
     """Run the compiler; on success copy the binary to stdout (the launcher keeps it)."""
     import subprocess
 
-    _write_files(orders["files"])
     built = subprocess.run(orders["argv"], stdin=subprocess.DEVNULL, stdout=2, check=False)
     if built.returncode != 0:
         return EXIT_CRASH
@@ -203,12 +244,11 @@ def execute(orders: dict) -> None:
             sibling("judge").run(orders, drop, sibling("plaindata"))
             status = EXIT_OK
         elif orders["action"] == "compile":
-            drop(orders["limits"], orders.get("uid"), orders["workdir"])
+            drop(orders["limits"], orders.get("uid"), orders["workdir"], orders["files"])
             status = _compile(orders)
         elif orders["action"] == "exec":
-            drop(orders["limits"], orders.get("uid"), orders["workdir"])
-            _write_files({"solution": orders["binary"]})
-            os.chmod("solution", 0o755)
+            drop(orders["limits"], orders.get("uid"), orders["workdir"],
+                 {"solution": orders["binary"]})
             os.execve("./solution", ["./solution"], orders["env"])
         else:
             drop(orders["limits"], orders.get("uid"), orders["workdir"])

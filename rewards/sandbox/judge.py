@@ -41,10 +41,18 @@ class _Stop(BaseException):  # a BaseException: a test's `except Exception` cann
         self.kind, self.detail = kind, detail
 
 
-def _send(fd: int, data: bytes) -> None:
+def _send(fd: int, data: bytes, deadline: float | None = None) -> None:
+    """Write one framed message; on a non-blocking ``fd``, _Stop at ``deadline``."""
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view):]
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                raise _Stop("timeout", "the program stopped reading its calls")
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            continue
 
 
 def _receive(fd: int, deadline: float | None, limit: int) -> bytes:
@@ -128,23 +136,34 @@ class _Link:
     def __init__(self, requests: int, replies: int, plaindata) -> None:
         self.requests, self.replies, self.plaindata = requests, replies, plaindata
         self.deadline = 0.0
+        self.broken = False  # after a timeout or a bad frame the channel cannot be trusted
 
     def read(self):
         try:
             return self.plaindata.decode(_receive(self.replies, self.deadline,
                                                   self.plaindata.MAX_BYTES))
         except self.plaindata.NotPlainData as error:
+            self.broken = True
             raise _Stop("not_plain_data", str(error)) from None
+        except _Stop:
+            self.broken = True
+            raise
 
     def call(self, name: str, args: tuple, kwargs: dict):
         try:
             request = self.plaindata.encode((name, args, kwargs), strict=True)
         except self.plaindata.NotPlainData as error:
             raise _Stop("not_plain_data", f"argument: {error}") from None
+        if self.broken:
+            raise _Stop("crash", "the channel to the program broke in an earlier test")
         try:
-            _send(self.requests, request)
+            _send(self.requests, request, self.deadline)
         except OSError:
+            self.broken = True
             raise _Stop("crash", "the program is gone") from None
+        except _Stop:
+            self.broken = True
+            raise
         reply = self.read()
         if type(reply) is tuple and len(reply) == 2 and reply[0] == "ok":
             return reply[1]
@@ -171,19 +190,31 @@ def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
     namespace, shadowing = {"__name__": "__main__", "__builtins__": builtins}, {}
     for name, entry in manifest.items():
         kind = entry[0] if type(entry) is tuple and entry else None
-        if type(name) is not str:
-            continue
+        if type(name) is not str or not name.isidentifier() or name.startswith("__"):
+            continue  # `__builtins__` from a program would replace every built-in of the tests
         target = shadowing if hasattr(builtins, name) else namespace
         if kind == "call":
             target[name] = _stand_in(link, name)
         elif kind == "data" and len(entry) == 2:
             target[name] = entry[1]
-        elif kind == "module" and len(entry) == 2 and target is namespace:
+        elif (kind == "module" and len(entry) == 2 and target is namespace
+              and _importable(entry[1])):
             try:
-                namespace[name] = importlib.import_module(str(entry[1]))
+                namespace[name] = importlib.import_module(entry[1])
             except Exception:  # noqa: BLE001, S112 - a module the judge lacks: tests can't use it
                 continue
     return namespace, shadowing
+
+
+def _importable(module) -> bool:
+    """Only public standard-library modules, named plainly, are imported for the tests."""
+    return (type(module) is str and all(part.isidentifier() for part in module.split("."))
+            and module.split(".")[0] in sys.stdlib_module_names and not module.startswith("_")
+            and module.split(".")[0] not in _NEVER_IMPORTED)
+
+
+_NEVER_IMPORTED = {"antigravity", "this", "webbrowser", "turtle", "turtledemo", "tkinter",
+                   "idlelib", "pydoc", "ensurepip", "venv", "site"}
 
 
 def _stand_in(link: _Link, name: str):
@@ -233,7 +264,7 @@ def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
     return "ok", ""
 
 
-def judge(orders: dict, link: _Link, report: int) -> None:
+def judge(orders: dict, tests: list, link: _Link, report: int) -> None:
     """Wait for the program's names, run each test, write the verdicts as JSON."""
     end = time.monotonic() + float(orders["budget_s"])
     link.deadline = end
@@ -246,14 +277,14 @@ def judge(orders: dict, link: _Link, report: int) -> None:
         kind = {"exited": "exited_early", "timeout": "timeout", "memory": "memory"}.get(
             hello[0] if type(hello) is tuple and hello else "", "crash")
         detail = str(hello[1])[:300] if type(hello) is tuple and len(hello) > 1 else ""
-        verdicts = [(kind, detail)] * len(orders["tests"])
+        verdicts = [(kind, detail)] * len(tests)
     else:
         names = _namespace(hello[1] if type(hello[1]) is dict else {}, link)
-        for test in orders["tests"]:
+        for test in tests:
             seconds = min(float(orders["test_timeout_s"]), end - time.monotonic())
-            kind, detail = _run_test(test, names, link, seconds)
+            kind, detail = _run_test(str(test), names, link, seconds)
             verdicts.append((kind, detail))
-            if kind != "ok" and (orders["stop_at_first_failure"] or kind == "timeout"):
+            if kind != "ok" and (orders["stop_at_first_failure"] or link.broken):
                 break
     os.write(report, json.dumps(verdicts).encode()[:1 << 20])
 
@@ -266,6 +297,8 @@ def run(orders: dict, drop, plaindata) -> None:
     pid = os.fork()
     if pid == 0:
         try:
+            # fd 0 holds the tests (a memfd the launcher wrote): never readable by the program.
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
             for fd in (report, request_w, reply_r):
                 os.close(fd)
             drop(orders["limits"], orders.get("uid"), orders["workdir"])
@@ -277,4 +310,13 @@ def run(orders: dict, drop, plaindata) -> None:
     for fd in (request_r, reply_w):
         os.close(fd)
     drop(orders["judge_limits"], orders.get("judge_uid"), orders["workdir"] + "-judge")
-    judge(orders, _Link(request_w, reply_r, plaindata), report)
+    tests = json.loads(_read_all(0))  # read only now: the tests never were in the program's memory
+    os.set_blocking(request_w, False)  # sends honour the test's deadline too
+    judge(orders, tests, _Link(request_w, reply_r, plaindata), report)
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)

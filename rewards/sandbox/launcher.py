@@ -236,9 +236,9 @@ def _probe(caps: Capabilities) -> RunOutcome:
     """A judged run on the fresh path: proves namespaces, the new root, the uid drop and the
     judge all work with this interpreter."""
     orders = {"action": "judge", "code": "import json, math, re\ndef f():\n    return 1",
-              "tests": ["assert f() == 1"], "test_timeout_s": 10, "stop_at_first_failure": True}
+              "test_timeout_s": 10, "stop_at_first_failure": True}
     try:
-        return launch(orders, Limits(timeout_s=10), caps=caps)
+        return launch(orders, Limits(timeout_s=10), b'["assert f() == 1"]', caps=caps)
     except OSError as error:
         return RunOutcome("crash", None, detail=str(error))
 
