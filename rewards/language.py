@@ -11,6 +11,7 @@ answer part looks like.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from collections.abc import Iterable
@@ -22,10 +23,11 @@ AMBIGUITY_RATIO = 0.5  # a part may read as several close languages; see ``agree
 
 # Text commands hold prose, not math: their content is judged wherever they appear.
 _TEXT_COMMAND = re.compile(r"\\(?:text(?:bf|it|rm|sf|tt|normal)?|mbox|textup)\s*\{([^{}]*)\}")
-_FENCE = re.compile(r"```([^\n`]*)\n?(.*?)(?:```|$)", re.DOTALL)  # fenced code, closed or not
-_INLINE_CODE = re.compile(r"`([^`\n]*)`")
-_MATH = re.compile(r"\$\$(.*?)\$\$|\\\[(.*?)\\\]|\\\((.*?)\\\)|\$([^$]*)\$"
-                   r"|\\begin\{(\w+\*?)\}(.*?)\\end\{\5\}", re.DOTALL)
+# Openers and closers of code and math spans. Spans are paired by a walk over these tokens
+# (``_spans``), not by lazy regexes, which rescan to the end for every unclosed opener and
+# take minutes on a hostile megabyte of "\\begin{a}".
+_DELIMITER = re.compile(r"```|`|\$\$|\$|\\\[|\\\]|\\\(|\\\)|\\(?:begin|end)\{\w+\*?\}")
+_CLOSER = {"```": "```", "`": "`", "$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _PROSE_FENCES = {"", "text", "txt", "plaintext", "plain", "markdown", "md"}
 # Inside math or code only these are prose: runs of non-ASCII letters (no script of the
 # languages we judge writes variables or keywords with them) and, in math, ASCII words of
@@ -41,19 +43,51 @@ _STRIP_PATTERNS = [
 ]
 
 
-def _words_in_math(match: re.Match) -> str:
-    body = next(group for group in match.groups()[:4] + match.groups()[5:] if group is not None)
-    return " " + " ".join(_MATH_WORD.findall(re.sub(r"\\[A-Za-z]+\*?", " ", body))) + " "
+def _words_in_math(body: str) -> str:
+    return " ".join(_MATH_WORD.findall(re.sub(r"\\[A-Za-z]+\*?", " ", body)))
 
 
-def _words_in_code(match: re.Match) -> str:
-    tag, body = (match.group(1).strip().lower(), match.group(2)) if match.re is _FENCE else (
-        "code", match.group(1))
+def _words_in_code(tag: str, body: str) -> str:
     if tag in _PROSE_FENCES:  # an untagged or text fence is prose dressed as code
-        return f" {body} "
+        return body
     comments = [c for line in body.splitlines() for c in _COMMENT.findall(line)]
-    code = _COMMENT.sub(" ", body)
-    return " " + " ".join(comments + _FOREIGN_LETTERS.findall(code)) + " "
+    return " ".join(comments + _FOREIGN_LETTERS.findall(_COMMENT.sub(" ", body)))
+
+
+def _closer_of(opener: str) -> str | None:
+    if opener.startswith("\\begin"):
+        return "\\end" + opener[len("\\begin"):]
+    return _CLOSER.get(opener)
+
+
+def _spans(text: str) -> str:
+    """Replace each code or math span by the words it hides, pairing delimiters in one pass."""
+    tokens = list(_DELIMITER.finditer(text))
+    where: dict[str, list[int]] = {}
+    for index, token in enumerate(tokens):
+        where.setdefault(token.group(), []).append(index)
+    pieces, done, index = [], 0, 0
+    while index < len(tokens):
+        opener = tokens[index]
+        closer = _closer_of(opener.group())
+        candidates = where.get(closer, []) if closer else []
+        after = bisect.bisect_right(candidates, index)
+        end = tokens[candidates[after]] if after < len(candidates) else None
+        if opener.group() == "`" and end is not None and "\n" in text[opener.end():end.start()]:
+            end = None  # inline code stays on one line
+        if end is None and opener.group() != "```":
+            index += 1  # an unmatched opener is just a character
+            continue
+        body = text[opener.end():end.start() if end else len(text)]
+        if opener.group() == "```":
+            tag, _, code = body.partition("\n")
+            words = _words_in_code(tag.strip().lower(), code)
+        else:
+            words = _words_in_code("code", body) if opener.group() == "`" else _words_in_math(body)
+        pieces += [text[done:opener.start()], f" {words} "]
+        done = end.end() if end else len(text)
+        index = candidates[after] + 1 if end else len(tokens)
+    return "".join(pieces) + text[done:]
 
 
 def strip_latex_and_code(text: str) -> str:
@@ -65,9 +99,7 @@ def strip_latex_and_code(text: str) -> str:
     >>> strip_latex_and_code("$\\text{Сначала}$ ```python\nx = 1  # считаем\n```")
     'Сначала считаем'
     """
-    text = _TEXT_COMMAND.sub(r" \1 ", text)
-    text = _INLINE_CODE.sub(_words_in_code, _FENCE.sub(_words_in_code, text))
-    text = _MATH.sub(_words_in_math, text)
+    text = _spans(_TEXT_COMMAND.sub(r" \1 ", text))
     for pattern in _STRIP_PATTERNS:
         text = pattern.sub(" ", text)
     return re.sub(r"\s+", " ", text).replace(" ,", ",").replace(" .", ".").strip()

@@ -101,3 +101,13 @@ def test_speed_is_interactive():
     for text in texts:
         detect(text)
     assert len(texts) / (time.perf_counter() - start) > 200
+
+
+def test_hostile_megabyte_of_delimiters_is_judged_in_linear_time():
+    # Lazy regexes took minutes here (every unclosed opener rescanned to the end).
+    soups = ["\\begin{a}" * 100_000, "\\[" * 300_000, "$$" * 300_000 + "x", "```py\n" * 100_000,
+             "`\n" * 300_000, "\\end{a}\\begin{a}" * 50_000]
+    start = time.perf_counter()
+    for soup in soups:
+        assert not is_consistent("What is it?", soup, soup)
+    assert time.perf_counter() - start < 20  # about 1 s here; before the fix, > 160 s
