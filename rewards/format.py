@@ -63,6 +63,25 @@ def split_thinking(completion: str) -> tuple[str, str] | None:
     return thinking, answer
 
 
+def boxed_spans(text: str) -> list[tuple[int, int, str]]:
+    r"""(start, end, content) of every complete ``\boxed{...}``, by start, nested ones included.
+
+    >>> boxed_spans(r"\boxed{a\boxed{b}}")
+    [(7, 17, 'a\\boxed{b}'), (15, 16, 'b')]
+    """
+    # One linear pass with a stack of open braces, so a megabyte of unclosed "\boxed{" costs
+    # milliseconds rather than a quadratic rescan.
+    found: list[tuple[int, int, str]] = []
+    open_braces: list[int | None] = []  # content start for a boxed brace, None for a plain one
+    for token in _BRACE_TOKEN.finditer(text):
+        if token.group() == "}":
+            if open_braces and (content_start := open_braces.pop()) is not None:
+                found.append((content_start, token.start(), text[content_start:token.start()]))
+        else:
+            open_braces.append(token.end() if token.group() != "{" else None)
+    return sorted(found)
+
+
 def find_boxed_contents(text: str) -> list[str]:
     """Return the contents of every complete ``\\boxed{...}`` in order, nested braces included.
 
@@ -72,17 +91,7 @@ def find_boxed_contents(text: str) -> list[str]:
     >>> find_boxed_contents(r"\\boxed{1} then \\boxed{\\frac{1}{2}}")
     ['1', '\\\\frac{1}{2}']
     """
-    # One linear pass with a stack of open braces, so a megabyte of unclosed "\\boxed{" costs
-    # milliseconds rather than a quadratic rescan.
-    found: list[tuple[int, str]] = []
-    open_braces: list[int | None] = []  # content start for a boxed brace, None for a plain one
-    for token in _BRACE_TOKEN.finditer(text):
-        if token.group() == "}":
-            if open_braces and (content_start := open_braces.pop()) is not None:
-                found.append((content_start, text[content_start:token.start()]))
-        else:
-            open_braces.append(token.end() if token.group() != "{" else None)
-    return [content for _, content in sorted(found)]
+    return [content for _, _, content in boxed_spans(text)]
 
 
 def last_boxed(text: str) -> str | None:

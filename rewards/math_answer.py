@@ -17,7 +17,7 @@ import logging
 import re
 from collections.abc import Sequence
 
-from rewards.format import THINK_CLOSE, find_boxed_contents, last_boxed
+from rewards.format import THINK_CLOSE, boxed_spans, last_boxed
 from rewards.worker_pool import HardTimeoutPool, serve
 
 log = logging.getLogger(__name__)
@@ -55,12 +55,15 @@ def _task(completion: object) -> tuple[str, str] | None:
     """(last box, every box) of a completion's answer part; None without a non-empty box."""
     if not isinstance(completion, str):
         return None
-    boxes = find_boxed_contents(answer_part(completion))
-    if not boxes or not boxes[-1].strip():
+    spans = boxed_spans(answer_part(completion))
+    if not spans or not spans[-1][2].strip():
         return None
-    # Boxes nested in another box are already part of it.
-    outer = [b for b in boxes if not any(f"\\boxed{{{b}}}" in other for other in boxes)]
-    return boxes[-1], " ".join(f"\\boxed{{{b}}}" for b in outer)
+    outer, reach = [], -1
+    for start, end, content in spans:  # by start: a box inside the previous outer one is nested
+        if start > reach:
+            outer.append(content)
+            reach = end
+    return spans[-1][2], " ".join(f"\\boxed{{{content}}}" for content in outer)
 
 
 def check_many(completions: Sequence[str], references: Sequence[str],

@@ -31,7 +31,8 @@ def test_unparseable_reference_is_none_not_an_error():
 
 
 def test_bad_completions_score_false():
-    junk = ["", "\\boxed{", "\\boxed{\\frac{}{}}", "x" * 1_000_000, "\\boxed{" * 1000 + "}" * 1000]
+    junk = ["", "\\boxed{", "\\boxed{\\frac{}{}}", "x" * 1_000_000, "\\boxed{" * 1000 + "}" * 1000,
+            "\\boxed{1}" * 50_000]
     assert check_many(junk, ["3"] * len(junk)) == [False] * len(junk)
 
 
