@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rewards import code_exec, math_answer
-from rewards.format import FORMAT_REWARD, FormatCheck, check_format
+from rewards.format import FORMAT_REWARD, FormatCheck, check_format, normalize_task
 from rewards.language import LANGUAGE_REWARD, MAGISTRAL_LANGUAGES, is_consistent
 from rewards.length import soft_length_penalty
 
@@ -72,17 +72,22 @@ class RewardBreakdown:
 
 
 def format_checks(samples: Sequence[Sample]) -> list[FormatCheck]:
-    """The gate for each sample."""
-    return [check_format(sample.completion, sample.task or "math") for sample in samples]
+    """The gate for each sample (an unknown task fails it)."""
+    return [check_format(sample.completion, sample.task) for sample in samples]
 
 
 def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
                        config: MagistralConfig = MagistralConfig()) -> list[float | None]:
-    """0.9 per correct sample (scaled by the pass rate with partial credit); None: cannot score."""
-    scores: list[float | None] = [0.0] * len(samples)
-    math_rows = [i for i, c in enumerate(checks) if c.passed and samples[i].task != "code"]
-    code_rows = [i for i, c in enumerate(checks) if c.passed and samples[i].task == "code"]
-    verdicts = math_answer.check_many([checks[i].answer for i in math_rows],
+    """0.9 per correct sample (scaled by the pass rate with partial credit); None: cannot score.
+
+    A row whose task is neither math nor code (any casing) cannot be scored: None.
+    """
+    tasks = [normalize_task(sample.task) for sample in samples]
+    scores: list[float | None] = [0.0 if task else None for task in tasks]
+    math_rows = [i for i, c in enumerate(checks) if c.passed and tasks[i] == "math"]
+    code_rows = [i for i, c in enumerate(checks) if c.passed and tasks[i] == "code"]
+    # Whole completions: math_answer splits them exactly as the gate did.
+    verdicts = math_answer.check_many([samples[i].completion for i in math_rows],
                                       [samples[i].answer or "" for i in math_rows],
                                       timeout_s=config.math_timeout_s)
     for row, verdict in zip(math_rows, verdicts, strict=True):

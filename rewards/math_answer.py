@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from collections.abc import Sequence
 
-from rewards.format import THINK_CLOSE, last_boxed
+from rewards.format import THINK_CLOSE, boxed_spans, last_boxed
 from rewards.worker_pool import HardTimeoutPool, serve
 
 log = logging.getLogger(__name__)
@@ -28,18 +29,21 @@ _pool: HardTimeoutPool | None = None
 
 
 def answer_part(completion: str) -> str:
-    """Return the text after ``</think>`` (the whole completion when there is no such tag).
+    r"""Return the text after the first ``</think>`` (the whole completion without one).
 
-    >>> answer_part("<think>maybe 3</think> so \\\\boxed{4}")
-    ' so \\\\boxed{4}'
+    The first ``</think>`` closes the think block, as in the format gate; whatever follows,
+    another ``</think>`` included, is the answer.
+
+    >>> answer_part("<think>maybe 3</think> so \\boxed{4} (not </think>)")
+    ' so \\boxed{4} (not </think>)'
     """
-    return completion.rpartition(THINK_CLOSE)[2]
+    return completion.partition(THINK_CLOSE)[2] if THINK_CLOSE in completion else completion
 
 
 def extract_answer(completion: str) -> str | None:
-    """Return the content of the last ``\\boxed{}`` in the answer part, or None.
+    r"""Return the content of the last ``\boxed{}`` in the answer part, or None.
 
-    >>> extract_answer("<think>\\\\boxed{3}</think> \\\\boxed{\\\\frac{1}{2}} and \\\\boxed{4}")
+    >>> extract_answer("<think>\\boxed{3}</think> \\boxed{\\frac{1}{2}} and \\boxed{4}")
     '4'
     """
     if not isinstance(completion, str):
@@ -47,22 +51,34 @@ def extract_answer(completion: str) -> str | None:
     return last_boxed(answer_part(completion))
 
 
+def _task(completion: object) -> tuple[str, str] | None:
+    """(last box, every box) of a completion's answer part; None without a non-empty box."""
+    if not isinstance(completion, str):
+        return None
+    spans = boxed_spans(answer_part(completion))
+    if not spans or not spans[-1][2].strip():
+        return None
+    outer, reach = [], -1
+    for start, end, content in spans:  # by start: a box inside the previous outer one is nested
+        if start > reach:
+            outer.append(content)
+            reach = end
+    return spans[-1][2], " ".join(f"\\boxed{{{content}}}" for content in outer)
+
+
 def check_many(completions: Sequence[str], references: Sequence[str],
                timeout_s: float = DEFAULT_TIMEOUT_S) -> list[bool | None]:
-    """Grade many completions at once: True/False, or None when the reference cannot be parsed.
+    r"""Grade many completions at once: True/False, or None when the reference cannot be parsed.
 
-    >>> check_many(["\\\\boxed{0.5}", "\\\\boxed{2}"], ["\\\\frac{1}{2}", "3"])
-    [True, False]
+    >>> check_many(["\\boxed{0.5}", "\\boxed{2}", "\\boxed{}"], ["\\frac{1}{2}", "3", "3"])
+    [True, False, False]
     """
-    answers = [extract_answer(completion) for completion in completions]
-    unique_pairs = sorted({(a, str(r)) for a, r in zip(answers, references, strict=True) if a and a.strip()})
-    verdicts = dict(zip(unique_pairs, _get_pool().map(unique_pairs, timeout_s), strict=True))
+    tasks = [_task(completion) for completion in completions]
+    unique = sorted({(*t, str(r)) for t, r in zip(tasks, references, strict=True) if t})
+    verdicts = dict(zip(unique, _get_pool().map(unique, timeout_s), strict=True))
     results: list[bool | None] = []
-    for answer, reference in zip(answers, references, strict=True):
-        if not answer or not answer.strip():
-            results.append(False)
-            continue
-        verdict = verdicts[(answer, str(reference))]
+    for task, reference in zip(tasks, references, strict=True):
+        verdict = verdicts[(*task, str(reference))] if task else False
         if verdict == UNPARSEABLE_REFERENCE:
             log.warning("reference %.80r cannot be parsed; answer not scored", reference)
             results.append(None)
@@ -87,27 +103,71 @@ def _get_pool() -> HardTimeoutPool:
     return _pool
 
 
+# A reference holding any of these is already marked-up text (a boxed answer, a worked
+# solution, a formula in delimiters): math-verify parses it as given, as it parses any gold.
+# An escaped dollar (``\$18.90``) is a currency sign, not a delimiter.
+_MARKUP = re.compile(r"\\boxed|\\fbox|(?<!\\)\$|\\\(|\\\[")
+
+
+def reference_candidates(reference: str) -> list[str]:
+    r"""The texts to hand math-verify for one reference, most faithful reading first.
+
+    A bare reference (MATH-style ``\frac{1}{2}``, GSM8K-style ``1,000``) is read as if boxed,
+    because math-verify only finds bare LaTeX inside a box or delimiters, and its plain-text
+    fallback would read ``3\sqrt{13}`` as ``3``; the raw text is the last resort.
+
+    >>> reference_candidates("\\frac{1}{2}")
+    ['\\boxed{\\frac{1}{2}}', '\\frac{1}{2}']
+    >>> reference_candidates("So $x = \\boxed{3}$.")
+    ['So $x = \\boxed{3}$.']
+    >>> reference_candidates("\\$18.90")
+    ['\\boxed{\\$18.90}', '\\$18.90']
+    """
+    text = reference.strip()
+    if not text:
+        return []
+    if _MARKUP.search(text):
+        return [text]
+    boxed = f"\\boxed{{{text}}}"
+    # Unbalanced braces would let the box close early and grade a fragment of the reference.
+    return [boxed, text] if last_boxed(boxed) == text else [text]
+
+
 @functools.lru_cache(maxsize=4096)
 def _parse_reference(reference: str) -> list:
+    """math-verify's parse of a reference; [] when it finds nothing at all."""
     from math_verify import parse
 
-    if last_boxed(f"\\boxed{{{reference}}}") != reference:
-        return []  # unbalanced braces: math-verify would fall back to comparing raw strings
-    text = reference if ("\\boxed" in reference or "$" in reference) else f"\\boxed{{{reference}}}"
-    parsed = parse(text, parsing_timeout=_INNER_TIMEOUT_S)
-    return parsed or parse(f"${reference}$", parsing_timeout=_INNER_TIMEOUT_S)
+    readings = [parse(text, parsing_timeout=_INNER_TIMEOUT_S)
+                for text in reference_candidates(reference)]
+    # Prefer a reading with a mathematical object; a text-only one (math-verify compares it as
+    # a string, as it does for gold it cannot convert) beats nothing.
+    return next((r for r in readings if any(not isinstance(x, str) for x in r)),
+                next((r for r in readings if r), []))
 
 
-def verify_pair(pair: Sequence[str]) -> bool | str:
-    """Worker side: compare one boxed answer with one reference."""
+def _is_answer_set(parsed: list) -> bool:
+    """True for a reference that lists several answers (math-verify reads those as a set)."""
+    from sympy import FiniteSet
+
+    return bool(parsed) and isinstance(parsed[0], FiniteSet) and len(parsed[0]) > 1
+
+
+def verify_pair(task: Sequence[str]) -> bool | str:
+    """Worker side: compare one completion's boxed answer with one reference.
+
+    The answer is the last box, as in the Magistral paper; only against a reference that lists
+    several answers are all boxes read together (``\\boxed{1}, \\boxed{2}``), as math-verify
+    reads them. Exactly one reading per pair, so a completion cannot hedge between two.
+    """
     from math_verify import LatexExtractionConfig, parse, verify
 
-    answer, reference = pair
+    last, every, reference = task
     gold = _parse_reference(reference)
     if not gold:
         return UNPARSEABLE_REFERENCE
-    predicted = parse(f"\\boxed{{{answer}}}",
-                      extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
+    text = every if _is_answer_set(gold) else f"\\boxed{{{last}}}"
+    predicted = parse(text, extraction_config=[LatexExtractionConfig(boxed_match_priority=0)],
                       parsing_timeout=_INNER_TIMEOUT_S)
     return bool(verify(gold, predicted, timeout_seconds=_INNER_TIMEOUT_S))
 

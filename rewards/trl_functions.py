@@ -103,11 +103,13 @@ def length_penalty(prompts: Sequence[Any] | None = None, completions: Sequence[A
 def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                     completion_ids: Sequence[Sequence[int]] | None = None,
                     languages: Sequence[str] | None = None, **columns: Any) -> list[float]:
-    """0.1 when problem, thinking and answer share one language (and the gate passes).
+    """0.1 when the thinking and the answer both have words in the problem's language (and the
+    gate passes); see ``rewards.language.is_consistent``.
 
-    >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."],
-    ...                 completions=["<think>Deux et deux font quatre.</think> \\\\boxed{4}"])
-    [0.1]
+    >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."] * 2,
+    ...                 completions=["<think>Deux et deux font quatre.</think> Donc \\\\boxed{4}.",
+    ...                              "<think>Deux et deux font quatre.</think> \\\\boxed{4}"])
+    [0.1, 0.0]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
     config = MagistralConfig(languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES))

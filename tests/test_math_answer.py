@@ -31,7 +31,8 @@ def test_unparseable_reference_is_none_not_an_error():
 
 
 def test_bad_completions_score_false():
-    junk = ["", "\\boxed{", "\\boxed{\\frac{}{}}", "x" * 1_000_000, "\\boxed{" * 1000 + "}" * 1000]
+    junk = ["", "\\boxed{", "\\boxed{\\frac{}{}}", "x" * 1_000_000, "\\boxed{" * 1000 + "}" * 1000,
+            "\\boxed{1}" * 50_000]
     assert check_many(junk, ["3"] * len(junk)) == [False] * len(junk)
 
 
@@ -56,7 +57,7 @@ def test_math500_references_check_against_their_own_answers():
     rows = _rows("math500_test.jsonl")
     boxed = [f"<think>done</think> The answer is $\\boxed{{{r['answer']}}}$." for r in rows]
     verdicts = check_many(boxed, [r["answer"] for r in rows])
-    assert sum(v is True for v in verdicts) / len(rows) >= 0.99
+    assert sum(v is True for v in verdicts) == len(rows) == 500
 
 
 @needs_data
@@ -75,3 +76,63 @@ def test_gsm8k_final_answers():
     wrong = check_many([f"<think>t</think> \\boxed{{{f}1}}" for f in finals], finals)
     assert all(v is True for v in right)
     assert not any(wrong)
+
+
+def test_references_are_parsed_as_math_verify_parses_gold():
+    half = "<think>t</think> So it is \\boxed{0.5}."
+    for reference in ["\\boxed{\\frac{1}{2}}", "$\\frac{1}{2}$", "\\(\\frac{1}{2}\\)",
+                      "\\[\\frac12\\]", "$$\\dfrac{1}{2}$$", "The answer is $\\boxed{\\frac{1}{2}}$.",
+                      "\\frac{1}{2}", "1/2", " 0.5 "]:
+        assert check_many([half, "<think>t</think> \\boxed{1/3}"], [reference] * 2) == [
+            True, False], reference
+
+
+def test_whole_worked_solution_as_reference():
+    solution = ("Squaring both sides gives $x^2 = 9$, and since $x > 0$ we keep the positive "
+                "root, so $x = \\boxed{3}$.")
+    assert check_many(["<think>t</think> \\boxed{3}", "<think>t</think> \\boxed{9}",
+                       "<think>t</think> \\boxed{-3}"], [solution] * 3) == [True, False, False]
+
+
+def test_several_boxes_in_a_reference_are_its_answers_together():
+    reference = "The roots are $\\boxed{2}$ and $\\boxed{5}$."
+    answers = ["\\boxed{2, 5}", "\\boxed{5}, \\boxed{2}", "\\boxed{\\{2, 5\\}}", "\\boxed{2}",
+               "\\boxed{5}", "\\boxed{2, 5, 7}"]
+    verdicts = check_many([f"<think>t</think> {a}" for a in answers], [reference] * len(answers))
+    assert verdicts == [True, True, True, False, False, False]
+
+
+def test_one_reading_per_answer_so_hedging_never_pays():
+    hedges = ["\\boxed{3}\\boxed{4}", "\\boxed{3 \\text{ or } 4}", "\\boxed{3, 4}",
+              "\\boxed{x = 3 \\text{ or } x = 4}", "\\boxed{3 \\lor 4}", "\\boxed{\\{3, 4\\}}",
+              "\\boxed{3.5 \\pm 0.5}"]
+    for hedge in hedges:
+        completion = f"<think>t</think> {hedge}"
+        assert check_many([completion, completion], ["3", "4"]) != [True, True], hedge
+    # Boxes read together only against a reference that lists several answers.
+    assert check_many(["<think>t</think> \\boxed{3} then \\boxed{4}"], ["3"]) == [False]
+
+
+def test_answer_part_starts_at_the_first_close_tag():
+    assert extract_answer("<think>x</think> \\boxed{1} </think> \\boxed{2}") == "2"
+    assert check_many(["<think>\\boxed{4}</think> print('</think>') \\boxed{5}"], ["4"]) == [False]
+
+
+def test_text_only_reference_compares_as_text_and_garbage_stays_unscorable():
+    reference = "$$x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}$$"
+    same = "<think>t</think> \\boxed{x = \\frac{1}{2}, x = \\frac{-1 \\pm \\sqrt{13}}{4}}"
+    assert check_many([same, "<think>t</think> \\boxed{x = 1}"], [reference] * 2) == [True, False]
+    assert check_many(["<think>t</think> \\boxed{3}"] * 3, ["\\frac{", "", "   "]) == [None] * 3
+
+
+def test_blank_boxes_score_false():
+    assert check_many(["<think>t</think> \\boxed{}", "<think>t</think> \\boxed{  }"],
+                      ["3", "3"]) == [False, False]
+
+
+@needs_data
+def test_math500_worked_solutions_as_references():
+    rows = _rows("math500_test.jsonl")
+    boxed = [f"<think>done</think> The answer is $\\boxed{{{r['answer']}}}$." for r in rows]
+    verdicts = check_many(boxed, [r["solution"] for r in rows])
+    assert sum(v is True for v in verdicts) == len(rows)

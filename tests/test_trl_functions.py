@@ -76,3 +76,18 @@ def test_works_from_a_worker_thread():
 def test_function_names_are_short_for_logging():
     assert [fn.__name__ for fn in COMPONENTS] == [
         "format_reward", "correctness_reward", "length_penalty", "language_reward"]
+
+
+def test_task_column_any_case_and_unknown_task_is_unscorable():
+    good = COMPLETIONS[0]
+    tasks = ["Math", "MATH", "poetry"]
+    assert correctness_reward(prompts=[PROMPT] * 3, completions=[good] * 3, answer=["4"] * 3,
+                              task=tasks) == [0.9, 0.9, None]
+    assert format_reward(completions=[good] * 3, task=tasks) == [0.1, 0.1, 0.0]
+    assert magistral_reward(prompts=[PROMPT] * 3, completions=[good] * 3, answer=["4"] * 3,
+                            task=tasks) == [1.1, 1.1, 0.0]
+
+
+def test_empty_box_earns_neither_format_nor_language():
+    empty = "<think>Deux plus deux font quatre.</think> La réponse est $\\boxed{}$."
+    assert _call(magistral_reward, [empty]) == [0.0]
