@@ -258,11 +258,11 @@ def markdown(report: dict[str, Any]) -> str:
     def gb(value: float | None) -> str:
         return "-" if value is None else f"{value / GB:.1f}"
 
-    lines = [f"GPU check on {report['device']} (torch {report['torch']}, transformers "
-             f"{report['transformers']}, trl {report['trl']}); dry run: {report['dry_run']}", "",
-             "| case | trains | micro-batch x completion | step s | generation tok/s | "
-             "training tok/s | peak alloc GB | peak reserved GB | plan GB | peak / plan |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    title = (f"GPU check on {report['device']} (torch {report['torch']}, transformers "
+             f"{report['transformers']}, trl {report['trl']}); dry run: {report['dry_run']}")
+    header = ("| case | trains | micro-batch x completion | step s | generation tok/s | "
+              "training tok/s | peak alloc GB | peak reserved GB | plan GB | peak / plan |")
+    lines = [title, "", header, "|---|---|---|---|---|---|---|---|---|---|"]
     for c in report["cases"]:
         ratio = "-" if c["peak_over_plan"] is None else f"{c['peak_over_plan']:.2f}"
         lines.append(f"| {c['case']} | {c['trains']} | {c['micro_batch']} x "

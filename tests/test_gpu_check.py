@@ -16,7 +16,7 @@ def test_dry_run_trains_both_shapes_and_compares_with_the_plan(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "bench.gpu_check", "--dry-run", "--out", str(out),
          "--cases", "lora-qwen2.5-1.5b", "full-qwen3-1.7b"],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
+        cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((out / "gpu_check.json").read_text())
     assert report["dry_run"] and report["device"] == "cpu" and not report["skipped"]
