@@ -200,6 +200,23 @@ def random_model(config: dict[str, Any], dtype: str, device: str):
                                                 dtype=getattr(torch, dtype))
 
 
+def preflight(recipe) -> dict[str, float]:
+    """Score one correct, well-formed completion with the recipe's rewards before any case runs.
+
+    A lent machine lacks packages the rewards import lazily (math-verify, its ANTLR runtime);
+    random-weight completions never reach them, so check them here, in seconds.
+    """
+    completion = [{"role": "assistant", "content": "<think>half</think> So \\boxed{0.5}."}]
+    scores = {}
+    for fn in bind_rewards(recipe):
+        scores[fn.__name__] = fn(prompts=["What is 1/2?"], completions=[completion],
+                                 completion_ids=[[0] * 16], answer=["1/2"], task=["math"],
+                                 lang=["en"], tests=[[]])[0]
+    if not scores.get("correctness_reward"):
+        raise SystemExit(f"preflight: a correct answer scored {scores}; math-verify is broken")
+    return scores
+
+
 def run_case(case: Case, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Build, train `args.steps` steps, measure, and compare with the plan."""
     import torch
@@ -306,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.dry_run and not torch.cuda.is_available():
         parser.error("no CUDA GPU here; use --dry-run for the CPU check")
     started, report = time.monotonic(), environment(args.dry_run)
+    report["preflight_rewards"] = preflight(load_recipe(REPO / CASES[0].recipe))
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="gpu-check-") as work:
         for case in (c for c in CASES if c.name in args.cases):
