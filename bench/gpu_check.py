@@ -1,6 +1,6 @@
 """GPU check: a few GRPO steps in the GPU recipes' shapes, measured against `reasoning-rl plan`.
 
-    python -m bench.gpu_check --out DIR [--budget-s 420] [--steps 3] [--completion 1024]
+    python -m bench.gpu_check --out DIR [--budget-s 380] [--steps 3] [--completion 1024]
     python -m bench.gpu_check --dry-run --out DIR      # CPU, tiny shapes: what CI runs
 
 Run it with -m from the repository root (bench/rewards.py would shadow the rewards package).
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None, help="GRPO steps per case (3; 2 dry)")
     parser.add_argument("--completion", type=int, default=None,
                         help="completion tokens (1024; 8 dry)")
-    parser.add_argument("--budget-s", type=float, default=420, help="skip cases past this")
+    parser.add_argument("--budget-s", type=float, default=380, help="skip cases past this")
     parser.add_argument("--cases", nargs="*", default=[c.name for c in CASES])
     parser.add_argument("--tokenizer", type=Path, default=None,
                         help=f"tokenizer folder (default {DEFAULT_TOKENIZER}, else embedded)")
