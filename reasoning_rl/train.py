@@ -24,10 +24,10 @@ from reasoning_rl import checkpoint
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
-from reasoning_rl.gpu_plan import require_gpus_for
 from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
 from reasoning_rl.periodic_eval import PeriodicEval
+from reasoning_rl.plan.launch import require_gpus_for
 from reasoning_rl.run_log import (
     MetricsFile,
     RewardProgressBar,

@@ -19,7 +19,7 @@ import textwrap
 from pathlib import Path
 
 from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.gpu_plan import batch_for
+from reasoning_rl.plan.launch import batch_for
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_rl.config import Recipe
-from reasoning_rl.model_size import Architecture
+from reasoning_rl.plan.model_size import Architecture
 
 GB = 1e9  # decimal gigabytes; an "80 GB" H100 holds 85.9e9 bytes, so estimates err safe
 CUDA_OVERHEAD_BYTES = 1.5 * GB  # assumed: CUDA context, kernels, allocator slack
 ACTIVATION_BYTES_PER_TOKEN_HIDDEN = 34  # one block's activations, 16-bit (Korthikanti et al.)
 DTYPE_BYTES = {"float32": 4, "bfloat16": 2, "float16": 2, "auto": 2}
-LINEAR_NAMES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @dataclass
@@ -36,12 +35,7 @@ def trainable_params(arch: Architecture, recipe: Recipe) -> int:
     lora = recipe.model.lora
     if lora is None:
         return arch.params()
-    targets = lora.target_modules
-    if targets == "all-linear":
-        return arch.lora_params(lora.r)
-    names = [targets] if isinstance(targets, str) else list(targets)
-    shapes = dict(zip(LINEAR_NAMES, arch.linear_shapes(), strict=True))
-    return arch.layers * lora.r * sum(i + o for name, (i, o) in shapes.items() if name in names)
+    return arch.lora_params(lora.r, lora.target_modules)
 
 
 def state_memory(arch: Architecture, recipe: Recipe, stage: int | None,
@@ -66,10 +60,14 @@ def state_memory(arch: Architecture, recipe: Recipe, stage: int | None,
         grad_width, optim_width = width, 2 * width  # plain torch AdamW keeps m, v in param dtype
     lines.append(MemoryLine("gradients", trained * grad_width / shard["grads"],
                             f"{trained:,} x {grad_width} B" + _per(shard["grads"])))
+    if stage is not None and not lora:
+        # DeepSpeed's 16-bit optimizer casts each rank's gradient partition to fp32 for the step
+        lines.append(MemoryLine("fp32 gradient partition", trained * 4 / shard["optimizer"],
+                                f"{trained:,} x 4 B" + _per(shard["optimizer"])))
     lines.append(MemoryLine("optimizer states", trained * optim_width / shard["optimizer"],
                             f"{trained:,} x {optim_width} B" + _per(shard["optimizer"])))
     if stage == 3:
-        gathered = arch.layer_params() + arch.vocab * arch.hidden
+        gathered = arch.layer_params() + arch.embedding_params()
         lines.append(MemoryLine("ZeRO-3 gathered params", gathered * 2,
                                 "one block + the embedding matrix, gathered in bf16"))
     return lines

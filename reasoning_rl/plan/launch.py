@@ -21,7 +21,7 @@ import yaml
 
 from reasoning_rl.config import Recipe
 from reasoning_rl.errors import UserError
-from reasoning_rl.gpu_memory import (
+from reasoning_rl.plan.memory import (
     CUDA_OVERHEAD_BYTES,
     GB,
     MemoryLine,
@@ -30,9 +30,10 @@ from reasoning_rl.gpu_memory import (
     trainable_params,
     vllm_memory,
 )
-from reasoning_rl.model_size import Architecture, architecture_for
+from reasoning_rl.plan.model_size import Architecture, architecture_for
 
 ASSUMPTIONS = ("Adam(W); DeepSpeed keeps an fp32 master copy: 12 B/param of optimizer state",
+               "DeepSpeed steps with an fp32 copy of each rank's gradient partition: 4 B/param",
                ("activations: 34 B x tokens x hidden per block; 2 B per token and hidden per "
                "block with gradient checkpointing; fragmentation not counted"),
                "GB = 1e9 bytes")
