@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.dataset import load_canonical

@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # a RecipeError lists every problem, one per line
+            print(f"error: {line}", file=sys.stderr)
         return USER_ERROR_EXIT_CODE
 
 

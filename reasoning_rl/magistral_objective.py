@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import torch
 
-# Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
-DEFAULT_EQUAL_ATOL = 1e-6
+from reasoning_rl.objective_section import DEFAULT_EQUAL_ATOL
 
 
 def group_advantages(

@@ -97,10 +97,10 @@ def run(recipe_path: str) -> dict[str, Any]:
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     model, tokenizer, peft_config = load_policy(recipe.model)
-    args, magistral = grpo_settings(recipe, [])
+    args = grpo_settings(recipe, [])
     started = time.monotonic()
-    trainer = build_trainer(recipe, args, magistral, model, tokenizer, peft_config,
-                            bind_rewards(recipe), to_grpo_dataset(rows, recipe.prompt))
+    trainer = build_trainer(recipe, args, model, tokenizer, peft_config, bind_rewards(recipe),
+                            to_grpo_dataset(rows, recipe.prompt))
     record: dict[str, Any] = {"build_s": time.monotonic() - started}
     ids, n_prompt = probe_ids(tokenizer)
     trainer.add_callback(PolicyProbe(ids, n_prompt, record))

@@ -1,6 +1,6 @@
 """Benchmark the reward package side by side with its baselines, in one run.
 
-    .venv/bin/python bench/rewards.py [--math 1000] [--code 100]
+    .venv/bin/python bench/reward_speed.py [--math 1000] [--code 100]
 
 Math: our worker-pool verification vs TRL's ``accuracy_reward`` on the same MATH-500 based
 completions (correct and perturbed). Code: sandboxed executions per second on MBPP, and the
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 DATA = REPO.parent / "shared" / "data"
 
 from rewards import code_exec, language, math_answer, sandbox
