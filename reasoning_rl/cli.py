@@ -47,7 +47,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(to_dict(recipe), sort_keys=False, allow_unicode=True), end="")
         return 0
-    from reasoning_rl.train import train, train_stages
+    from reasoning_rl.training import train, train_stages
 
     if recipe.stages:
         stages = load_stages(args.recipe, args.overrides)

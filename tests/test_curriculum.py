@@ -10,7 +10,7 @@ import yaml
 
 from reasoning_rl.config import load_recipe, load_stages
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.train import train_stages
+from reasoning_rl.training import train_stages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def write(tmp_path: Path, raw: dict) -> Path:
 def base(tmp_path: Path) -> dict:
     return {"run": {"name": "c", "output_dir": str(tmp_path / "c")},
             "data": {"source": str(REPO / "data/arithmetic_train.jsonl"), "limit": 16},
-            "rewards": [{"fn": "test_train.length_reward"}],
+            "rewards": [{"fn": "test_training.length_reward"}],
             "trainer": {"max_steps": 1, "per_device_train_batch_size": 2, "num_generations": 2,
                         "max_completion_length": 8, "learning_rate": 1e-4}}
 

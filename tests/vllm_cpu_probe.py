@@ -91,7 +91,7 @@ def run(recipe_path: str) -> dict[str, Any]:
     from reasoning_rl.config import load_recipe
     from reasoning_rl.dataset import load_canonical, to_grpo_dataset
     from reasoning_rl.model import load_policy
-    from reasoning_rl.train import bind_rewards, build_trainer, grpo_settings
+    from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
     recipe = load_recipe(recipe_path)
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
