@@ -77,7 +77,8 @@ def train(algorithm: str, args: argparse.Namespace, folder: str) -> tuple[list[d
 def print_table(runs: dict[str, tuple[list[dict], float]]) -> None:
     """Side-by-side reward and filtered/zero-std group fraction per step, then means."""
     mag, trl_logs = runs["magistral"][0], runs["trl"][0]
-    print("\n| step | magistral reward | magistral filtered groups | trl reward | trl zero-std groups |")
+    print("\n| step | magistral reward | magistral filtered groups | trl reward "
+          "| trl zero-std groups |")
     print("| --- | --- | --- | --- | --- |")
     for i, (m, t) in enumerate(zip(mag, trl_logs, strict=True), start=1):
         print(

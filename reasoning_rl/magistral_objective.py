@@ -119,7 +119,8 @@ def weighted_token_loss(
     With weights from `group_sequence_weights` this equals `magistral_loss_reference`; an
     all-zero weight vector gives exactly 0 (a skipped step), never NaN.
 
-    >>> weighted_token_loss(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]), torch.tensor([0.5, 1.0]))
+    >>> weighted_token_loss(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]),
+    ...                     torch.tensor([0.5, 1.0]))
     tensor(-2.)
     """
     per_row = (surrogate * mask).sum(dim=-1)
@@ -151,12 +152,14 @@ def magistral_loss_reference(
 
 
 def clip_fractions(
-    ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, eps_low: float, eps_high: float
+    ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, eps_low: float,
+    eps_high: float,
 ) -> tuple[float, float]:
     """Fraction of loss tokens whose ratio the clip bounds (low: A<0 and rho<1-eps_low; high: A>0
     and rho>1+eps_high), the same definition TRL logs as `clip_ratio/low_mean` and `high_mean`.
 
-    >>> clip_fractions(torch.tensor([[0.5, 2.0]]), torch.tensor([-1.0]), torch.ones(1, 2), 0.2, 0.28)
+    >>> clip_fractions(torch.tensor([[0.5, 2.0]]), torch.tensor([-1.0]), torch.ones(1, 2),
+    ...                0.2, 0.28)
     (0.5, 0.0)
     """
     adv = advantages.unsqueeze(-1)

@@ -108,7 +108,7 @@ def concat_rows(parts: list[dict], pad_token_id: int) -> dict:
 
 
 def take_rows(batch: dict, rows: torch.Tensor) -> dict:
-    """Select rows of a TRL batch dict (prompts keep their left padding, completions their right)."""
+    """Select rows of a TRL batch dict (prompts keep their left padding, completions right)."""
     out = {}
     for key, value in batch.items():
         if key in _SCALARS:
@@ -144,11 +144,12 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         self.objective = objective or ObjectiveSection()
         args = grpo_trainer_kwargs.get("args")
         if args is None:
-            raise ValueError("MagistralGRPOTrainer needs an explicit args=GRPOConfig(beta=0.0, ...)")
+            raise ValueError("MagistralGRPOTrainer needs explicit args=GRPOConfig(beta=0.0, ...)")
         validate_grpo_config(args, self.objective)
         super().__init__(**grpo_trainer_kwargs)
         if self.objective.max_refill_rounds and self.accelerator.num_processes > 1:
-            raise ValueError("objective.max_refill_rounds: refill is single-process only; set it to 0")
+            raise ValueError("objective.max_refill_rounds: refill is single-process only; "
+                             "set it to 0")
         self._captured_rewards: torch.Tensor | None = None
         self._magistral_skip = False
         self._refill_generator = torch.Generator().manual_seed(args.seed + 1)
@@ -156,7 +157,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
     # -- generation phase -------------------------------------------------------------------
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions,
+                                                      completion_ids_list)
         self._captured_rewards = rewards_per_func
         return rewards_per_func
 
@@ -211,7 +213,7 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
     def _assemble(
         self, rounds: list[_Round], group_size: int, target: int
     ) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        """Form the batch: kept groups only (up to `target`) when rows may be dropped, else round 0."""
+        """The batch: kept groups only (up to `target`) when rows may be dropped, else round 0."""
         first = rounds[0]
         compactable = (
             self.objective.drop_filtered_rows
@@ -288,7 +290,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         )
         old_logps = inputs.get("old_per_token_logps")
         ratio = torch.exp(logps - (logps.detach() if old_logps is None else old_logps))
-        surrogate = clipped_surrogate(ratio, inputs["advantages"], self.epsilon_low, self.epsilon_high)
+        surrogate = clipped_surrogate(ratio, inputs["advantages"], self.epsilon_low,
+                                      self.epsilon_high)
         if "importance_sampling_ratio" in inputs:  # vLLM sampler/learner mismatch correction
             surrogate = surrogate * inputs["importance_sampling_ratio"]
         # DDP averages gradients over ranks while our weights already sum to the global objective.
@@ -301,7 +304,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         return loss
 
     def _log_loss_metrics(
-        self, ratio: torch.Tensor, advantages: torch.Tensor, active: torch.Tensor, entropies: torch.Tensor
+        self, ratio: torch.Tensor, advantages: torch.Tensor, active: torch.Tensor,
+        entropies: torch.Tensor,
     ) -> None:
         """TRL's own metric names, computed over the tokens that enter our loss only."""
         mode = "train" if self.model.training else "eval"

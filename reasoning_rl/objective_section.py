@@ -45,7 +45,8 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
     ...     top_entropy_quantile=1.0, off_policy_mask_threshold=None, delta=None,
     ...     entropy_coef=0.0, use_adaptive_entropy=False,
     ...     multi_objective_aggregation="sum_then_normalize")
-    >>> objective_problems(args, ObjectiveSection(max_refill_rounds=-1))  # doctest: +NORMALIZE_WHITESPACE
+    >>> objective_problems(args, ObjectiveSection(max_refill_rounds=-1))
+    ... # doctest: +NORMALIZE_WHITESPACE
     ['trainer.beta: algorithm: magistral needs 0.0 (no KL term and no reference model); got 0.04',
      'objective.max_refill_rounds: expected an integer >= 0; got -1']
     """

@@ -94,9 +94,3 @@ class RewardProgressBar(TrainerCallback):
             self.bar.close()
             self.bar = None
 
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to `path` via a temporary file and rename, so readers never see half a file."""
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    staging.replace(path)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import yaml
 
 from reasoning_rl import checkpoint
+from reasoning_rl.atomic import atomic_path, write_json_atomic
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
@@ -29,20 +29,15 @@ from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
 from reasoning_rl.objective_section import objective_problems
 from reasoning_rl.periodic_eval import PeriodicEval
-from reasoning_rl.run_log import (
-    MetricsFile,
-    RewardProgressBar,
-    read_metrics,
-    truncate_metrics,
-    write_json_atomic,
-)
+from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     """Run the recipe's GRPO training; return the summary also written to summary.json.
 
     >>> summary = train(load_recipe("recipes/smoke_cpu.yaml"))  # doctest: +SKIP
-    >>> summary["eval_after"]["format_rate"] >= summary["eval_before"]["format_rate"]  # doctest: +SKIP
+    >>> after, before = summary["eval_after"], summary["eval_before"]  # doctest: +SKIP
+    >>> after["format_rate"] >= before["format_rate"]  # doctest: +SKIP
     True
     """
     started = time.monotonic()
@@ -218,11 +213,7 @@ def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,
 
 def save_final(trainer, run_dir: Path) -> Path:
     """Save the trained model (or LoRA adapter) to run_dir/final, atomically."""
-    final_dir, staging = run_dir / "final", run_dir / ".final.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
-    trainer.processing_class.save_pretrained(str(staging))
-    if final_dir.exists():
-        shutil.rmtree(final_dir)
-    os.replace(staging, final_dir)
-    return final_dir
+    with atomic_path(run_dir / "final") as staging:
+        trainer.save_model(str(staging))
+        trainer.processing_class.save_pretrained(str(staging))
+    return run_dir / "final"

@@ -55,7 +55,8 @@ def check_many(completions: Sequence[str], references: Sequence[str],
     [True, False]
     """
     answers = [extract_answer(completion) for completion in completions]
-    unique_pairs = sorted({(a, str(r)) for a, r in zip(answers, references, strict=True) if a and a.strip()})
+    unique_pairs = sorted({(a, str(r)) for a, r in zip(answers, references, strict=True)
+                           if a and a.strip()})
     verdicts = dict(zip(unique_pairs, _get_pool().map(unique_pairs, timeout_s), strict=True))
     results: list[bool | None] = []
     for answer, reference in zip(answers, references, strict=True):

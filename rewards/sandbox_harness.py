@@ -83,7 +83,8 @@ def _failure_kind(error: BaseException) -> str:
         return "wrong_answer"
     if isinstance(error, _SYSTEM_EXIT):
         return "exited_early"
-    if isinstance(error, _OS_ERROR) and getattr(error, "errno", None) == 27:  # EFBIG: output or file size limit
+    # errno 27 is EFBIG: the output or file size limit was hit.
+    if isinstance(error, _OS_ERROR) and getattr(error, "errno", None) == 27:
         return "output_limit"
     return "crash"
 

@@ -62,7 +62,8 @@ def test_curriculum_with_lora_is_refused(tmp_path):
 
 def test_second_stage_starts_from_first_stage_model(tmp_path):
     raw = base(tmp_path)
-    raw["stages"] = [{"name": "a"}, {"name": "b", "overrides": {"trainer.max_completion_length": 12}}]
+    raw["stages"] = [{"name": "a"},
+                     {"name": "b", "overrides": {"trainer.max_completion_length": 12}}]
     stages = load_stages(write(tmp_path, raw))
     summaries = train_stages(stages)
     assert [s["steps"] for s in summaries] == [1, 1]

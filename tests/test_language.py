@@ -26,7 +26,8 @@ def test_detects_each_magistral_language():
 
 
 def test_latex_and_code_are_ignored():
-    french = "Soit $\\frac{the}{value} + \\text{answer}$, alors ```python\nprint('hello world')\n```"
+    french = ("Soit $\\frac{the}{value} + \\text{answer}$, alors "
+              "```python\nprint('hello world')\n```")
     assert "print" not in strip_latex_and_code(french)
     assert detect(french + " nous obtenons la réponse suivante.") == "fr"
     assert detect("$x^2 + y^2 = z^2$ \\boxed{5}") is None
@@ -39,7 +40,8 @@ def test_consistency_over_problem_thinking_answer():
     assert not is_consistent(problem, "Two plus two is four.", "La réponse est $\\boxed{4}$.")
     assert is_consistent(problem, "Deux plus deux font quatre.", "$\\boxed{4}$")  # no words
     assert not is_consistent("$1+1$", "", "\\boxed{2}")  # nothing to judge at all
-    assert is_consistent("$1+1$", "Adding one and one gives two.", "\\boxed{2}", problem_language="en")
+    assert is_consistent("$1+1$", "Adding one and one gives two.", "\\boxed{2}",
+                         problem_language="en")
 
 
 def test_speed_is_interactive():

@@ -145,7 +145,8 @@ def test_weighted_loss_equals_reference_under_any_row_split():
 
 def test_gradient_of_filtered_rows_is_exactly_zero():
     logits = torch.zeros(4, 2, requires_grad=True)
-    weights = group_sequence_weights(torch.tensor([2, 2, 2, 2]), 2, torch.tensor([True, True, False, False]))
+    keep = torch.tensor([True, True, False, False])
+    weights = group_sequence_weights(torch.tensor([2, 2, 2, 2]), 2, keep)
     weighted_token_loss(logits.exp(), torch.ones(4, 2), weights).backward()
     assert logits.grad[2:].abs().sum().item() == 0.0
     assert logits.grad[:2].abs().sum().item() > 0.0

@@ -66,7 +66,8 @@ class _Recorder:
         rewards = [
             1.0 if (k == "flat" or all_flat) else float(i % GROUP) for i, k in enumerate(kind)
         ]
-        self.calls.append({"ids": [list(c) for c in completion_ids], "kind": kind, "rewards": rewards})
+        ids = [list(c) for c in completion_ids]
+        self.calls.append({"ids": ids, "kind": kind, "rewards": rewards})
         return rewards
 
 
@@ -107,7 +108,8 @@ class _GradCapture(TrainerCallback):
                 self.grads[name] = param.grad.detach().clone()
 
 
-def _reference_grads(trainer, model, inputs, reward_of_row, group_of_row) -> dict[str, torch.Tensor]:
+def _reference_grads(trainer, model, inputs, reward_of_row, group_of_row
+                     ) -> dict[str, torch.Tensor]:
     """Gradient of the paper's loss, -(1/K) sum_g sum_{i in g} A_i sum_t rho_it / L_g, by hand.
 
     Token log-probs come from TRL's own helper (its fused LM head differs from a plain

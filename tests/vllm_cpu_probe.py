@@ -29,7 +29,7 @@ GREEDY_TOKENS = 8
 
 
 def length_reward(completions, **kwargs) -> list[float]:
-    """Longer completions score higher, so sampled groups almost never tie (a gradient each step)."""
+    """Longer completions score higher, so sampled groups almost never tie (a gradient a step)."""
     return [len(c[-1]["content"] if isinstance(c, list) else c) / 100 for c in completions]
 
 
