@@ -24,16 +24,16 @@ from safetensors.torch import load_file
 from reasoning_rl.checkpoint import is_complete
 from reasoning_rl.config import load_recipe
 from reasoning_rl.model import resolve_model_path
-from reasoning_rl.prompting import completion_text
 from reasoning_rl.run_log import read_metrics
 from reasoning_rl.training import train
+from rewards.trl_functions import message_text
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def length_reward(completions, **kwargs) -> list[float]:
     """Longer completions score higher: sampled groups almost never tie."""
-    return [len(completion_text(c)) / 100 for c in completions]
+    return [len(message_text(c)) / 100 for c in completions]
 
 
 def recording_reward(prompts, completions, path: str, trainer_state=None, **kwargs):
