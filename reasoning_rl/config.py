@@ -15,13 +15,12 @@ import difflib
 import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Literal
 
 import yaml
 
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.objective_section import ObjectiveSection, objective_problems
+from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
 from reasoning_rl.prompting import PromptSection
 from reasoning_rl.typecheck import collecting, convert, convert_fields
 
@@ -230,8 +229,7 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     """Build and check one recipe from raw data (no stage expansion), reporting every problem."""
     problems: list[str] = []
     values = convert_fields(Recipe, raw, "", problems)
-    with collecting(problems):
-        values["trainer"] = resolve_trainer(values.get("trainer", {}))
+    values["trainer"] = resolve_trainer(values.get("trainer", {}), problems)
     if "rewards" in values and not values["rewards"]:
         problems.append("rewards: the list is empty; add at least one {fn: dotted.path}")
     for i, spec in enumerate(values.get("rewards", [])):
@@ -266,25 +264,7 @@ def _algorithm_problems(values: dict[str, Any], raw: dict[str, Any]) -> list[str
                 f"normaliser and advantage scale); remove it, or set algorithm: trl"
                 for key in MAGISTRAL_IGNORES if key in given]
     values["objective"] = values.get("objective") or ObjectiveSection()
-    return problems + objective_problems(_grpo_view(values["trainer"]), values["objective"])
-
-
-def _grpo_view(trainer: dict[str, Any]) -> SimpleNamespace:
-    """The `trainer` values over GRPOConfig's defaults, as attributes (no GRPOConfig is built).
-
-    steps_per_generation is derived as GRPOConfig does on one process; `train` re-checks the
-    real GRPOConfig.
-    """
-    from trl import GRPOConfig
-
-    view = {f.name: f.default for f in dataclasses.fields(GRPOConfig)
-            if f.default is not dataclasses.MISSING}
-    view.update(trainer)
-    if view.get("steps_per_generation") is None:
-        batch = view.get("generation_batch_size")
-        view["steps_per_generation"] = (view["gradient_accumulation_steps"] if batch is None
-                                        else batch // view["per_device_train_batch_size"])
-    return SimpleNamespace(**view)
+    return problems + objective_problems(grpo_view(values["trainer"]), values["objective"])
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -346,13 +326,15 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
             node = node[part]
 
 
-def resolve_trainer(values: dict[str, Any]) -> dict[str, Any]:
-    """Merge `TRAINER_DEFAULTS` under the recipe's `trainer` and check each key on GRPOConfig."""
+def resolve_trainer(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """`TRAINER_DEFAULTS` under the recipe's `trainer`, each key checked on GRPOConfig.
+
+    Returns the values that check out; each bad key's problem is appended to `problems`.
+    """
     from trl import GRPOConfig
 
     fields = {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
     hints = {**_grpo_type_hints(), **TRAINER_WIDER_TYPES}
-    problems: list[str] = []
     for key in values:
         if key in TRAINER_OWNED:
             problems.append(f"trainer.{key}: set by {TRAINER_OWNED[key]}, not in trainer")
@@ -360,13 +342,11 @@ def resolve_trainer(values: dict[str, Any]) -> dict[str, Any]:
             close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.75)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
             problems.append(f"trainer.{key}: not a TRL GRPOConfig field{hint}")
-    merged, resolved = {**TRAINER_DEFAULTS, **values}, {}
-    for key, value in merged.items():
+    resolved = {}
+    for key, value in {**TRAINER_DEFAULTS, **values}.items():
         if key in fields:
             with collecting(problems):
                 resolved[key] = convert(value, hints.get(key, Any), f"trainer.{key}")
-    if problems:
-        raise RecipeError(*problems)
     return resolved
 
 

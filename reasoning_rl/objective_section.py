@@ -2,12 +2,15 @@
 
 Why a module of its own: the recipe loader checks these options (and the `trainer` values the
 objective cannot honour) before anything runs, and `MagistralGRPOTrainer` checks the same rules
-when built from Python. Both import them from here, which needs neither torch nor TRL.
+when built from Python. Both import them from here; importing this module loads neither
+torch nor TRL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 # Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
@@ -77,3 +80,21 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
                         f"trainer.gradient_accumulation_steps = 1 (a refilled batch cannot be "
                         f"split evenly); got {gas}")
     return problems
+
+
+def grpo_view(trainer: dict[str, Any]) -> SimpleNamespace:
+    """Recipe `trainer` values over GRPOConfig's defaults, as attributes, for `objective_problems`.
+
+    No GRPOConfig is built: its __post_init__ sets up the device. steps_per_generation is derived
+    as GRPOConfig does on one process; `reasoning_rl.training` re-checks the real GRPOConfig.
+    """
+    from trl import GRPOConfig
+
+    view = {f.name: f.default for f in dataclasses.fields(GRPOConfig)
+            if f.default is not dataclasses.MISSING}
+    view.update(trainer)
+    if view.get("steps_per_generation") is None:
+        batch = view.get("generation_batch_size")
+        view["steps_per_generation"] = (view["gradient_accumulation_steps"] if batch is None
+                                        else batch // view["per_device_train_batch_size"])
+    return SimpleNamespace(**view)
