@@ -207,7 +207,9 @@ def main() -> None:
         for variant in VARIANTS:
             started = time.perf_counter()
             runs[variant].append(launch(args, variant))
-            print(f"{variant}: {time.perf_counter() - started:.0f} s", flush=True)
+            steps = ", ".join(f"{s:.1f}" for s in runs[variant][-1]["step_s"])
+            print(f"{variant}: {time.perf_counter() - started:.0f} s; steps (s): {steps}",
+                  flush=True)
     report(runs, args)
 
 
