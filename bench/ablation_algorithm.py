@@ -4,9 +4,9 @@ Why: the two objectives differ in the advantage scale, in what happens to groups
 are all equal, and in the loss normaliser (see docs/algorithm.md). This script trains the same
 small CPU setting twice from the same seed and prints, step by step, the mean reward and the
 fraction of groups that carried no signal (Magistral removes them; TRL keeps them and only
-logs the fraction as `frac_reward_zero_std`). The rewards are defined here (a simplified
-format gate and exact-match correctness) rather than imported from rewards/, to keep the run
-cheap and self-contained.
+logs the fraction as `frac_reward_zero_std`). The rewards are the production ones the smoke
+recipe uses (`rewards.trl_functions.format_reward` and `correctness_reward`), so the bench
+measures what training optimises.
 
     .venv/bin/python bench/ablation_algorithm.py --steps 12
 """
@@ -15,15 +15,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-# Running `python bench/ablation_algorithm.py` puts bench/ first on sys.path, where
-# bench/rewards.py would shadow the `rewards` package; drop that entry.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import torch
 from datasets import Dataset
@@ -32,25 +26,10 @@ from trl import GRPOConfig, GRPOTrainer
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.magistral_trainer import MagistralGRPOTrainer, MagistralOptions
+from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
+from reasoning_rl.objective_section import ObjectiveSection
 from reasoning_rl.prompting import build_messages
-
-_FORMAT = re.compile(r"^\s*<think>.*?</think>.*\\boxed\{([^{}]*)\}", re.DOTALL)
-
-
-def _text(completion) -> str:
-    return completion[-1]["content"] if isinstance(completion, list) else completion
-
-
-def format_reward(completions, **_) -> list[float]:
-    """0.1 for '<think>...</think> ... \\boxed{...}', else 0 (Magistral's format gate, simplified)."""
-    return [0.1 if _FORMAT.match(_text(c)) else 0.0 for c in completions]
-
-
-def correctness_reward(completions, answer, **_) -> list[float]:
-    """0.9 when the format holds and the boxed text equals the answer exactly, else 0."""
-    matches = [_FORMAT.match(_text(c)) for c in completions]
-    return [0.9 if m and m.group(1).strip() == a else 0.0 for m, a in zip(matches, answer, strict=True)]
+from rewards.trl_functions import correctness_reward, format_reward
 
 
 def arithmetic_dataset(size: int, seed: int) -> Dataset:
@@ -86,8 +65,8 @@ def train(algorithm: str, args: argparse.Namespace, folder: str) -> tuple[list[d
         "processing_class": AutoTokenizer.from_pretrained(folder),
     }
     if algorithm == "magistral":
-        options = MagistralOptions(max_refill_rounds=args.refill)
-        trainer: GRPOTrainer = MagistralGRPOTrainer(magistral=options, **kwargs)
+        objective = ObjectiveSection(max_refill_rounds=args.refill)
+        trainer: GRPOTrainer = MagistralGRPOTrainer(objective=objective, **kwargs)
     else:
         trainer = GRPOTrainer(**kwargs)
     start = time.perf_counter()
@@ -98,7 +77,8 @@ def train(algorithm: str, args: argparse.Namespace, folder: str) -> tuple[list[d
 def print_table(runs: dict[str, tuple[list[dict], float]]) -> None:
     """Side-by-side reward and filtered/zero-std group fraction per step, then means."""
     mag, trl_logs = runs["magistral"][0], runs["trl"][0]
-    print("\n| step | magistral reward | magistral filtered groups | trl reward | trl zero-std groups |")
+    print("\n| step | magistral reward | magistral filtered groups | trl reward "
+          "| trl zero-std groups |")
     print("| --- | --- | --- | --- | --- |")
     for i, (m, t) in enumerate(zip(mag, trl_logs, strict=True), start=1):
         print(

@@ -43,7 +43,7 @@ from reasoning_rl.model import load_tokenizer, lora_config, resolve_model_path
 from reasoning_rl.plan.launch import make_plan
 from reasoning_rl.plan.memory import GB
 from reasoning_rl.plan.model_size import known_config_path
-from reasoning_rl.train import bind_rewards, build_trainer, grpo_settings
+from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data" / "arithmetic_train.jsonl"

@@ -24,13 +24,12 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 from reasoning_rl.config import load_recipe
 from reasoning_rl.dataset import load_canonical
 from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
 from reasoning_rl.prompting import build_messages
+
+REPO = Path(__file__).resolve().parents[1]
 
 RENDEZVOUS = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 

@@ -11,12 +11,13 @@ pruned only after a newer one is marked, so a kill at any moment leaves a usable
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 from pathlib import Path
 
 from transformers import TrainerCallback
+
+from reasoning_rl.atomic import fsync_tree, write_text_atomic
 
 MARKER = "COMPLETE"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -48,24 +49,8 @@ def last_complete(run_dir: Path) -> Path | None:
 
 def mark_complete(checkpoint: Path, step: int) -> None:
     """fsync every file of the checkpoint, then atomically write its marker."""
-    for path in sorted(checkpoint.rglob("*")):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    staging = checkpoint / f".{MARKER}.tmp"
-    staging.write_text(json.dumps({"step": step}))
-    with open(staging, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(staging, checkpoint / MARKER)
-    _fsync_dir(checkpoint)
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_tree(checkpoint)
+    write_text_atomic(checkpoint / MARKER, json.dumps({"step": step}), durable=True)
 
 
 def prune(run_dir: Path, keep: int) -> None:

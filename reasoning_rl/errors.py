@@ -20,7 +20,18 @@ class UserError(Exception):
 
 
 class RecipeError(UserError):
-    """The recipe (file or command-line overrides) is malformed; message names the key path."""
+    """The recipe (file or command-line overrides) is malformed; each problem names its key path.
+
+    One error carries every problem found, so a user fixes a recipe in one pass, not one
+    error per run.
+
+    >>> RecipeError("run.seed: expected an integer", "trainer.beta: expected a number").problems
+    ['run.seed: expected an integer', 'trainer.beta: expected a number']
+    """
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 class DataError(UserError):

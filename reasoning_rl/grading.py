@@ -43,7 +43,8 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
 
     >>> from reasoning_rl.generation import Completion
     >>> row = {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en"}
-    >>> grade([row], [[Completion("<think>Two and two.</think> So \\\\boxed{4}.", 9)]])[0][0].correct
+    >>> done = Completion("<think>Two and two.</think> So \\\\boxed{4}.", 9)
+    >>> grade([row], [[done]])[0][0].correct
     True
     """
     samples, owners = [], []

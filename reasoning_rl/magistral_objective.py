@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import torch
 
-# Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
-DEFAULT_EQUAL_ATOL = 1e-6
+from reasoning_rl.objective_section import DEFAULT_EQUAL_ATOL
 
 
 def group_advantages(
@@ -117,47 +116,27 @@ def weighted_token_loss(
 ) -> torch.Tensor:
     """Loss = -sum_i w_i * sum_t mask_it * s_it, the negated group-normalised objective.
 
-    With weights from `group_sequence_weights` this equals `magistral_loss_reference`; an
-    all-zero weight vector gives exactly 0 (a skipped step), never NaN.
+    With weights from `group_sequence_weights` this equals the paper's group-by-group loss (the
+    tests compare it with a literal transcription); an all-zero weight vector gives exactly 0
+    (a skipped step), never NaN.
 
-    >>> weighted_token_loss(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]), torch.tensor([0.5, 1.0]))
+    >>> weighted_token_loss(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]),
+    ...                     torch.tensor([0.5, 1.0]))
     tensor(-2.)
     """
     per_row = (surrogate * mask).sum(dim=-1)
     return -(per_row * seq_weights.to(surrogate.dtype)).sum()
 
 
-def magistral_loss_reference(
-    surrogate: torch.Tensor, mask: torch.Tensor, group_size: int, seq_keep: torch.Tensor
-) -> torch.Tensor:
-    """The loss written literally as in the paper, group by group (a cross-check for tests).
-
-    J = (1/K) sum_{kept g} [ sum_{i in g} sum_t s_it ] / [ sum_{i in g} |o_i| ];  loss = -J.
-
-    >>> magistral_loss_reference(torch.ones(2, 2), torch.tensor([[1, 1], [1, 0]]), 2,
-    ...                          torch.tensor([True, True]))
-    tensor(-1.)
-    """
-    group_sums, kept = [], 0
-    for g in range(surrogate.shape[0] // group_size):
-        rows = slice(g * group_size, (g + 1) * group_size)
-        tokens = mask[rows].sum()
-        if not bool(seq_keep[rows].all()) or tokens == 0:
-            continue
-        group_sums.append((surrogate[rows] * mask[rows]).sum() / tokens)
-        kept += 1
-    if kept == 0:
-        return surrogate.new_zeros(())
-    return -torch.stack(group_sums).sum() / kept
-
-
 def clip_fractions(
-    ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, eps_low: float, eps_high: float
+    ratio: torch.Tensor, advantages: torch.Tensor, mask: torch.Tensor, eps_low: float,
+    eps_high: float,
 ) -> tuple[float, float]:
     """Fraction of loss tokens whose ratio the clip bounds (low: A<0 and rho<1-eps_low; high: A>0
     and rho>1+eps_high), the same definition TRL logs as `clip_ratio/low_mean` and `high_mean`.
 
-    >>> clip_fractions(torch.tensor([[0.5, 2.0]]), torch.tensor([-1.0]), torch.ones(1, 2), 0.2, 0.28)
+    >>> clip_fractions(torch.tensor([[0.5, 2.0]]), torch.tensor([-1.0]), torch.ones(1, 2),
+    ...                0.2, 0.28)
     (0.5, 0.0)
     """
     adv = advantages.unsqueeze(-1)

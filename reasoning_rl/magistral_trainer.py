@@ -20,7 +20,7 @@ computed independently.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,6 @@ import trl
 from trl import GRPOConfig
 
 from reasoning_rl.magistral_objective import (
-    DEFAULT_EQUAL_ATOL,
     clip_fractions,
     clipped_surrogate,
     group_advantages,
@@ -36,6 +35,7 @@ from reasoning_rl.magistral_objective import (
     normalize_minibatch,
     weighted_token_loss,
 )
+from reasoning_rl.objective_section import ObjectiveSection, objective_problems
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.
@@ -65,52 +65,11 @@ _MODEL_KWARGS = (
 )
 
 
-@dataclass
-class MagistralOptions:
-    """Knobs of the Magistral objective that GRPOConfig has no field for.
-
-    `max_refill_rounds`: extra prompt batches to draw when filtering leaves fewer informative
-    groups than the batch holds (DAPO-style dynamic sampling); 0 turns refill off.
-    `equal_reward_atol`: rewards within this distance count as equal (group filtered).
-    `drop_filtered_rows`: remove filtered groups' rows from the batch to save compute; the loss
-    is the same either way, since filtered rows carry weight 0.
-    """
-
-    max_refill_rounds: int = 0
-    equal_reward_atol: float = field(default=DEFAULT_EQUAL_ATOL)
-    drop_filtered_rows: bool = True
-
-
-def validate_grpo_config(args: GRPOConfig, options: MagistralOptions) -> None:
-    """Raise ValueError, naming the recipe key, for GRPOConfig values the objective cannot honour."""
-    expected = [
-        ("beta", args.beta == 0.0, "0.0 (Magistral has no KL term and no reference model)"),
-        ("num_iterations", args.num_iterations == 1, "1 (one gradient step per batch)"),
-        ("steps_per_generation", args.steps_per_generation == args.gradient_accumulation_steps,
-         f"trainer.gradient_accumulation_steps={args.gradient_accumulation_steps} (one optimizer step per batch)"),
-        ("importance_sampling_level", args.importance_sampling_level == "token", "'token'"),
-        ("top_entropy_quantile", args.top_entropy_quantile == 1.0, "1.0"),
-        ("off_policy_mask_threshold", args.off_policy_mask_threshold is None, "null"),
-        ("delta", args.delta is None, "null (no two-sided ratio clip in Magistral)"),
-        ("entropy_coef", args.entropy_coef == 0.0 and not args.use_adaptive_entropy,
-         "0.0 with use_adaptive_entropy false"),
-        ("multi_objective_aggregation", args.multi_objective_aggregation == "sum_then_normalize",
-         "'sum_then_normalize'"),
-    ]
-    for name, ok, want in expected:
-        if not ok:
-            raise ValueError(
-                f"algorithm: magistral needs trainer.{name} = {want}; got {getattr(args, name)!r}"
-            )
-    if options.max_refill_rounds < 0:
-        raise ValueError(f"max_refill_rounds must be >= 0; got {options.max_refill_rounds}")
-    if options.max_refill_rounds > 0 and not options.drop_filtered_rows:
-        raise ValueError("max_refill_rounds > 0 needs drop_filtered_rows: true")
-    if options.max_refill_rounds > 0 and args.steps_per_generation != 1:
-        raise ValueError(
-            "magistral refill needs trainer.gradient_accumulation_steps = 1 (a refilled batch "
-            f"cannot be split evenly); got {args.gradient_accumulation_steps}"
-        )
+def validate_grpo_config(args: GRPOConfig, options: ObjectiveSection) -> None:
+    """Raise ValueError, naming each recipe key, for settings the objective cannot honour."""
+    problems = objective_problems(args, options)
+    if problems:
+        raise ValueError("; ".join(problems))
 
 
 def _require(condition: bool, what: str) -> None:
@@ -149,7 +108,7 @@ def concat_rows(parts: list[dict], pad_token_id: int) -> dict:
 
 
 def take_rows(batch: dict, rows: torch.Tensor) -> dict:
-    """Select rows of a TRL batch dict (prompts keep their left padding, completions their right)."""
+    """Select rows of a TRL batch dict (prompts keep their left padding, completions right)."""
     out = {}
     for key, value in batch.items():
         if key in _SCALARS:
@@ -173,23 +132,24 @@ class _Round:
 class MagistralGRPOTrainer(trl.GRPOTrainer):
     """GRPOTrainer whose advantages, group filter and loss are Magistral's (arXiv 2506.10910).
 
-    Same constructor as `trl.GRPOTrainer`, plus the keyword `magistral`.
+    Same constructor as `trl.GRPOTrainer`, plus the keyword `objective`.
     """
 
     # Our weights already spread the normaliser over micro-batches: Trainer must not rescale.
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *, magistral: MagistralOptions | None = None, **grpo_trainer_kwargs):
+    def __init__(self, *, objective: ObjectiveSection | None = None, **grpo_trainer_kwargs):
         missing = [name for name in _TRL_HOOKS if not hasattr(trl.GRPOTrainer, name)]
         _require(not missing, f"GRPOTrainer lacks {missing}")
-        self.magistral = magistral or MagistralOptions()
+        self.objective = objective or ObjectiveSection()
         args = grpo_trainer_kwargs.get("args")
         if args is None:
-            raise ValueError("MagistralGRPOTrainer needs an explicit args=GRPOConfig(beta=0.0, ...)")
-        validate_grpo_config(args, self.magistral)
+            raise ValueError("MagistralGRPOTrainer needs explicit args=GRPOConfig(beta=0.0, ...)")
+        validate_grpo_config(args, self.objective)
         super().__init__(**grpo_trainer_kwargs)
-        if self.magistral.max_refill_rounds and self.accelerator.num_processes > 1:
-            raise ValueError("magistral refill is single-process only; set max_refill_rounds: 0")
+        if self.objective.max_refill_rounds and self.accelerator.num_processes > 1:
+            raise ValueError("objective.max_refill_rounds: refill is single-process only; "
+                             "set it to 0")
         self._captured_rewards: torch.Tensor | None = None
         self._magistral_skip = False
         self._refill_generator = torch.Generator().manual_seed(args.seed + 1)
@@ -197,7 +157,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
     # -- generation phase -------------------------------------------------------------------
 
     def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
-        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions,
+                                                      completion_ids_list)
         self._captured_rewards = rewards_per_func
         return rewards_per_func
 
@@ -223,12 +184,12 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
         rounds = [self._score_round(inputs)]
         target = rounds[0].rewards.numel() // group_size
-        refills = self.magistral.max_refill_rounds if mode == "train" else 0
+        refills = self.objective.max_refill_rounds if mode == "train" else 0
         while refills and self._kept_groups(rounds, group_size) < target:
             refills -= 1
             rounds.append(self._score_round(self._draw_refill_prompts(target, group_size)))
         batch, rewards, lengths = self._assemble(rounds, group_size, target)
-        adv_raw, keep = group_advantages(rewards, group_size, self.magistral.equal_reward_atol)
+        adv_raw, keep = group_advantages(rewards, group_size, self.objective.equal_reward_atol)
         seq_keep = keep.repeat_interleave(group_size)
         weights = group_sequence_weights(lengths, group_size, seq_keep)
         advantages = normalize_minibatch(adv_raw, seq_keep)
@@ -242,7 +203,7 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         return batch
 
     def _kept_groups(self, rounds: list[_Round], group_size: int) -> int:
-        atol = self.magistral.equal_reward_atol
+        atol = self.objective.equal_reward_atol
         return sum(int(group_advantages(r.rewards, group_size, atol)[1].sum()) for r in rounds)
 
     def _local_slice(self, local_rows: int) -> slice:
@@ -252,10 +213,10 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
     def _assemble(
         self, rounds: list[_Round], group_size: int, target: int
     ) -> tuple[dict, torch.Tensor, torch.Tensor]:
-        """Form the batch: kept groups only (up to `target`) when rows may be dropped, else round 0."""
+        """The batch: kept groups only (up to `target`) when rows may be dropped, else round 0."""
         first = rounds[0]
         compactable = (
-            self.magistral.drop_filtered_rows
+            self.objective.drop_filtered_rows
             and self.accelerator.num_processes == 1
             and self.args.steps_per_generation == 1
             and all(key not in first.batch for key in _MODEL_KWARGS)
@@ -264,7 +225,7 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
             return first.batch, first.rewards, first.lengths
         parts, rewards, lengths, kept = [], [], [], 0
         for r in rounds:
-            _, keep = group_advantages(r.rewards, group_size, self.magistral.equal_reward_atol)
+            _, keep = group_advantages(r.rewards, group_size, self.objective.equal_reward_atol)
             groups = torch.nonzero(keep).flatten()[: target - kept]
             kept += groups.numel()
             rows = (groups.unsqueeze(1) * group_size + torch.arange(group_size)).flatten()
@@ -329,7 +290,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         )
         old_logps = inputs.get("old_per_token_logps")
         ratio = torch.exp(logps - (logps.detach() if old_logps is None else old_logps))
-        surrogate = clipped_surrogate(ratio, inputs["advantages"], self.epsilon_low, self.epsilon_high)
+        surrogate = clipped_surrogate(ratio, inputs["advantages"], self.epsilon_low,
+                                      self.epsilon_high)
         if "importance_sampling_ratio" in inputs:  # vLLM sampler/learner mismatch correction
             surrogate = surrogate * inputs["importance_sampling_ratio"]
         # DDP averages gradients over ranks while our weights already sum to the global objective.
@@ -342,7 +304,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         return loss
 
     def _log_loss_metrics(
-        self, ratio: torch.Tensor, advantages: torch.Tensor, active: torch.Tensor, entropies: torch.Tensor
+        self, ratio: torch.Tensor, advantages: torch.Tensor, active: torch.Tensor,
+        entropies: torch.Tensor,
     ) -> None:
         """TRL's own metric names, computed over the tokens that enter our loss only."""
         mode = "train" if self.model.training else "eval"

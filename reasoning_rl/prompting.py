@@ -54,13 +54,3 @@ def build_messages(problem: str, prompt: PromptSection) -> list[dict[str, str]]:
     messages.append({"role": "user", "content": problem})
     return messages
 
-
-def completion_text(completion: str | list[dict[str, str]]) -> str:
-    """The text of a completion, whether TRL passes it as a string or as chat messages.
-
-    >>> completion_text([{"role": "assistant", "content": "<think>x</think> 4"}])
-    '<think>x</think> 4'
-    """
-    if isinstance(completion, str):
-        return completion
-    return "".join(m.get("content") or "" for m in completion)

@@ -18,6 +18,8 @@ from typing import Any
 from tqdm.auto import tqdm
 from transformers import TrainerCallback
 
+from reasoning_rl.atomic import write_text_atomic
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -36,7 +38,7 @@ def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
 def truncate_metrics(run_dir: Path, last_step: int) -> None:
     """Drop lines logged after `last_step` (they belong to work lost when the run died)."""
     kept = [m for m in read_metrics(run_dir) if m.get("step", 0) <= last_step]
-    (run_dir / METRICS_FILE).write_text("".join(json.dumps(m) + "\n" for m in kept))
+    write_text_atomic(run_dir / METRICS_FILE, "".join(json.dumps(m) + "\n" for m in kept))
 
 
 def _finite(value: Any) -> Any:
@@ -94,9 +96,3 @@ class RewardProgressBar(TrainerCallback):
             self.bar.close()
             self.bar = None
 
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write JSON to `path` via a temporary file and rename, so readers never see half a file."""
-    staging = path.with_name(f".{path.name}.tmp")
-    staging.write_text(json.dumps(data, indent=2, default=str) + "\n")
-    staging.replace(path)

@@ -13,6 +13,8 @@ import dataclasses
 import enum
 import types
 import typing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal, Union
 
 from reasoning_rl.errors import RecipeError
@@ -71,7 +73,14 @@ def convert(value: Any, annotation: Any, path: str) -> Any:
         if not isinstance(value, list):
             raise _mismatch(value, annotation, path)
         item_type = args[0] if args else Any
-        return [convert(v, item_type, f"{path}[{i}]") for i, v in enumerate(value)]
+        items: list[Any] = []
+        problems: list[str] = []
+        for i, item in enumerate(value):
+            with collecting(problems):
+                items.append(convert(item, item_type, f"{path}[{i}]"))
+        if problems:
+            raise RecipeError(*problems)
+        return items
     if origin is dict or annotation is dict:
         if not isinstance(value, dict):
             raise _mismatch(value, annotation, path)
@@ -130,7 +139,7 @@ def _mismatch(value: Any, annotation: Any, path: str) -> RecipeError:
 
 
 def build(cls: type, data: Any, path: str) -> Any:
-    """Build dataclass `cls` from a mapping, rejecting unknown keys and missing required ones.
+    """Build dataclass `cls` from a mapping; every unknown, missing or mistyped key is reported.
 
     >>> @dataclasses.dataclass
     ... class Run:
@@ -140,25 +149,62 @@ def build(cls: type, data: Any, path: str) -> Any:
     ...
     reasoning_rl.errors.RecipeError: run.sead: unknown key; valid keys under run: seed
     """
+    problems: list[str] = []
+    values = convert_fields(cls, data, path, problems)
+    if problems:
+        raise RecipeError(*problems)
+    return cls(**values)
+
+
+def convert_fields(cls: type, data: Any, path: str, problems: list[str]) -> dict[str, Any]:
+    """The fields of dataclass `cls` that convert cleanly; each problem is appended to `problems`.
+
+    Why not raise at the first problem: a recipe with three mistakes should list all three.
+
+    >>> @dataclasses.dataclass
+    ... class Run:
+    ...     seed: int = 0
+    ...     name: str = "x"
+    >>> found = []
+    >>> convert_fields(Run, {"seed": "a", "name": 1}, "run", found), len(found)
+    ({}, 2)
+    """
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise RecipeError(f"{path}: expected a mapping, got {data!r} ({type(data).__name__})")
+        problems.append(f"{path}: expected a mapping, got {data!r} ({type(data).__name__})")
+        return {}
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     for key in data:
         if key not in fields:
-            valid = ", ".join(fields)
-            raise RecipeError(f"{_join(path, key)}: unknown key; valid keys under "
-                              f"{path or 'the recipe root'}: {valid}")
-    kwargs = {}
+            problems.append(f"{_join(path, key)}: unknown key; valid keys under "
+                            f"{path or 'the recipe root'}: {', '.join(fields)}")
+    values = {}
     for name, field in fields.items():
         if name in data:
-            kwargs[name] = convert(data[name], hints[name], _join(path, name))
+            with collecting(problems):
+                values[name] = convert(data[name], hints[name], _join(path, name))
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise RecipeError(f"{_join(path, name)}: required key is missing "
-                              f"(expected {describe(hints[name])})")
-    return cls(**kwargs)
+            problems.append(f"{_join(path, name)}: required key is missing "
+                            f"(expected {describe(hints[name])})")
+    return values
+
+
+@contextmanager
+def collecting(problems: list[str]) -> Iterator[None]:
+    """Run a check, moving the problems of any `RecipeError` it raises into `problems`.
+
+    >>> found = []
+    >>> with collecting(found):
+    ...     convert("x", int, "run.seed")
+    >>> found
+    ["run.seed: expected an integer, got 'x' (str)"]
+    """
+    try:
+        yield
+    except RecipeError as exc:
+        problems.extend(exc.problems)
 
 
 def _join(path: str, key: Any) -> str:

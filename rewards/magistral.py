@@ -140,8 +140,8 @@ def score(prompt: str, completion: str, *, task: str, answer: str | None = None,
           lang: str | None = None, **config: object) -> RewardBreakdown:
     """Grade one completion; ``config`` takes ``MagistralConfig`` fields (``l_max``, ...).
 
-    >>> result = score("What is 2+2?", "<think>Two and two make four.</think> It is \\\\boxed{4}.",
-    ...                task="math", answer="4")
+    >>> result = score("What is 2+2?", "<think>Two and two make four.</think> "
+    ...                "The answer is \\\\boxed{4}.", task="math", answer="4")
     >>> result.total, result.as_log_dict()["rewards/correct"]
     (1.1, 0.9)
     """

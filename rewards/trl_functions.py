@@ -117,15 +117,16 @@ def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[
 
 
 def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
-                     completion_ids: Sequence[Sequence[int]] | None = None, l_max: int | None = None,
+                     completion_ids: Sequence[Sequence[int]] | None = None,
+                     l_max: int | None = None,
                      l_cache: int = 0, partial_credit: bool = False,
                      languages: Sequence[str] | None = None, allow_forgeable_tests: bool = False,
                      **columns: Any) -> list[float]:
     """The combined Magistral total per completion (at most 1.1).
 
-    >>> magistral_reward(prompts=["What is 2+2?"], answer=["4"],
-    ...                  completions=[[{"role": "assistant",
-    ...                                 "content": "<think>Two and two.</think> It is \\\\boxed{4}."}]])
+    >>> reply = {"role": "assistant",
+    ...          "content": "<think>Two and two.</think> The answer is \\\\boxed{4}."}
+    >>> magistral_reward(prompts=["What is 2+2?"], answer=["4"], completions=[[reply]])
     [1.1]
     """
     samples = _samples(prompts, completions, completion_ids, columns)

@@ -50,7 +50,8 @@ def test_stdin_stdout_tests_and_counts():
     program = "a, b = map(int, input().split())\nprint(a + b)"
     assert run_tests(program, SUM_TESTS).passed
     wrong = run_tests(program.replace("+", "*"), SUM_TESTS, stop_at_first_failure=False)
-    assert (wrong.passed, wrong.passed_count, wrong.total, wrong.failure) == (False, 0, 2, "wrong_answer")
+    assert (wrong.passed, wrong.passed_count, wrong.total, wrong.failure) == (
+        False, 0, 2, "wrong_answer")
     assert parse_io_test("assert f() == 1") is None
 
 
@@ -126,7 +127,8 @@ def test_humaneval_references_pass_and_broken_variants_fail_sample():
               for p, r in zip(programs, rows, strict=True)]
     tests = [[_humaneval_test(row)] for row in rows]
     keys = [row["task_id"] for row in rows]
-    assert grade_answers([f"```python\n{p}\n```" for p in programs], tests, keys) == [1.0] * len(rows)
+    answers = [f"```python\n{p}\n```" for p in programs]
+    assert grade_answers(answers, tests, keys) == [1.0] * len(rows)
     assert grade_answers([f"```python\n{p}\n```" for p in broken], tests, keys) == [0.0] * len(rows)
 
 

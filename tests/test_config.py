@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -163,8 +164,75 @@ def test_settings_the_magistral_objective_rejects_exit_2_before_writing(tmp_path
     path = write_recipe(tmp_path, GOOD, data_file)
     assert main(["train", str(path), "data.columns.prompt=question", "trainer.beta=0.04"]) == 2
     err = capsys.readouterr().err
-    assert "algorithm: magistral needs trainer.beta = 0.0" in err, err
+    assert "error: trainer.beta: algorithm: magistral needs 0.0" in err, err
     assert not (tmp_path / "runs").exists()
+    # The same check runs at load: --print-config refuses the recipe too.
+    assert main(["train", str(path), "--print-config", "trainer.beta=0.04"]) == 2
+    assert "trainer.beta: algorithm: magistral needs 0.0" in capsys.readouterr().err
+
+
+def test_print_config_shows_the_typed_objective_section(tmp_path, data_file, capsys):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert main(["train", str(path), "--print-config", "objective.max_refill_rounds=1"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["objective"] == {"max_refill_rounds": 1, "equal_reward_atol": 1e-6,
+                                    "drop_filtered_rows": True}
+    assert main(["train", str(path), "--print-config", "algorithm=trl"]) == 0
+    assert "objective" not in yaml.safe_load(capsys.readouterr().out)
+
+
+def test_smoke_recipe_prints_its_objective_section(capsys):
+    assert main(["train", str(REPO / "recipes/smoke_cpu.yaml"), "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["objective"]["max_refill_rounds"] == 2
+
+
+ALGORITHM_MISMATCH = [
+    ("magistral ignores loss_type", "algorithm: magistral\ntrainer: {loss_type: dapo}",
+     "trainer.loss_type: ignored by algorithm: magistral"),
+    ("magistral ignores scale_rewards", "trainer: {scale_rewards: batch}",
+     "trainer.scale_rewards: ignored by algorithm: magistral"),
+    ("trl reads no objective", "algorithm: trl\nobjective: {max_refill_rounds: 1}",
+     "objective: only algorithm: magistral reads this section"),
+    ("objective unknown key", "objective: {refill: 1}", "objective.refill: unknown key"),
+    ("objective refill negative", "objective: {max_refill_rounds: -1}",
+     "objective.max_refill_rounds: expected an integer >= 0"),
+    ("refill needs one micro-batch", ("objective: {max_refill_rounds: 1}\n"
+     "trainer: {gradient_accumulation_steps: 2}"), "objective.max_refill_rounds: refill needs"),
+]
+
+
+@pytest.mark.parametrize(("case", "patch", "expected"), ALGORITHM_MISMATCH,
+                         ids=[m[0] for m in ALGORITHM_MISMATCH])
+def test_settings_the_algorithm_ignores_are_rejected_at_load(tmp_path, data_file, case, patch,
+                                                             expected):
+    raw = yaml.safe_load(GOOD.replace("DATA", str(data_file)))
+    for key, value in yaml.safe_load(patch).items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(RecipeError, match=re.escape(expected)):
+        load_recipe(path)
+
+
+def test_trl_fields_wider_than_their_annotation_are_accepted(tmp_path, data_file):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    recipe = load_recipe(path, ["algorithm=trl", "trainer.scale_rewards=false",
+                                "trainer.loss_type=dr_grpo"])
+    assert recipe.trainer["scale_rewards"] is False and recipe.objective is None
+
+
+def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path, data_file, capsys):
+    raw = yaml.safe_load(GOOD.replace("DATA", str(data_file)))
+    raw["run"]["seed"] = "abc"
+    raw["trainer"]["lerning_rate"] = 0.1
+    raw["objective"] = {"max_refill_rounds": -1}
+    path = tmp_path / "recipe.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert main(["train", str(path), "--print-config"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 3 and all(line.startswith("error: ") for line in lines), lines
+    assert [line.split(":")[1].strip() for line in lines] == [
+        "run.seed", "trainer.lerning_rate", "objective.max_refill_rounds"]
 
 
 def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):

@@ -10,7 +10,7 @@ import yaml
 
 from reasoning_rl.config import load_recipe, load_stages
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.train import train_stages
+from reasoning_rl.training import train_stages
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ def write(tmp_path: Path, raw: dict) -> Path:
 def base(tmp_path: Path) -> dict:
     return {"run": {"name": "c", "output_dir": str(tmp_path / "c")},
             "data": {"source": str(REPO / "data/arithmetic_train.jsonl"), "limit": 16},
-            "rewards": [{"fn": "test_train.length_reward"}],
+            "rewards": [{"fn": "test_training.length_reward"}],
             "trainer": {"max_steps": 1, "per_device_train_batch_size": 2, "num_generations": 2,
                         "max_completion_length": 8, "learning_rate": 1e-4}}
 
@@ -62,7 +62,8 @@ def test_curriculum_with_lora_is_refused(tmp_path):
 
 def test_second_stage_starts_from_first_stage_model(tmp_path):
     raw = base(tmp_path)
-    raw["stages"] = [{"name": "a"}, {"name": "b", "overrides": {"trainer.max_completion_length": 12}}]
+    raw["stages"] = [{"name": "a"},
+                     {"name": "b", "overrides": {"trainer.max_completion_length": 12}}]
     stages = load_stages(write(tmp_path, raw))
     summaries = train_stages(stages)
     assert [s["steps"] for s in summaries] == [1, 1]

@@ -217,8 +217,8 @@ def test_train_cli_refuses_before_loading_anything(monkeypatch, tmp_path, capsys
     def must_not_load(*args, **kwargs):
         raise AssertionError("the model was loaded before the GPU check")
 
-    monkeypatch.setattr("reasoning_rl.train.load_policy", must_not_load)
-    monkeypatch.setattr("reasoning_rl.train.load_canonical", must_not_load)
+    monkeypatch.setattr("reasoning_rl.training.load_policy", must_not_load)
+    monkeypatch.setattr("reasoning_rl.training.load_canonical", must_not_load)
     path = "recipes/magistral_math_zero2_8gpu.yaml"
     assert main(["train", path, f"run.output_dir={tmp_path / 'run'}"]) == 2
     err = capsys.readouterr().err

@@ -12,10 +12,29 @@ from reasoning_rl.magistral_objective import (
     clipped_surrogate,
     group_advantages,
     group_sequence_weights,
-    magistral_loss_reference,
     normalize_minibatch,
     weighted_token_loss,
 )
+
+
+def magistral_loss_reference(
+    surrogate: torch.Tensor, mask: torch.Tensor, group_size: int, seq_keep: torch.Tensor
+) -> torch.Tensor:
+    """The loss written literally as in the paper, group by group (the tests' oracle).
+
+    J = (1/K) sum_{kept g} [ sum_{i in g} sum_t s_it ] / [ sum_{i in g} |o_i| ];  loss = -J.
+    """
+    group_sums, kept = [], 0
+    for g in range(surrogate.shape[0] // group_size):
+        rows = slice(g * group_size, (g + 1) * group_size)
+        tokens = mask[rows].sum()
+        if not bool(seq_keep[rows].all()) or tokens == 0:
+            continue
+        group_sums.append((surrogate[rows] * mask[rows]).sum() / tokens)
+        kept += 1
+    if kept == 0:
+        return surrogate.new_zeros(())
+    return -torch.stack(group_sums).sum() / kept
 
 
 def test_advantage_is_reward_minus_group_mean_without_std_division():
@@ -145,7 +164,8 @@ def test_weighted_loss_equals_reference_under_any_row_split():
 
 def test_gradient_of_filtered_rows_is_exactly_zero():
     logits = torch.zeros(4, 2, requires_grad=True)
-    weights = group_sequence_weights(torch.tensor([2, 2, 2, 2]), 2, torch.tensor([True, True, False, False]))
+    keep = torch.tensor([True, True, False, False])
+    weights = group_sequence_weights(torch.tensor([2, 2, 2, 2]), 2, keep)
     weighted_token_loss(logits.exp(), torch.ones(4, 2), weights).backward()
     assert logits.grad[2:].abs().sum().item() == 0.0
     assert logits.grad[:2].abs().sum().item() > 0.0

@@ -29,7 +29,7 @@ GREEDY_TOKENS = 8
 
 
 def length_reward(completions, **kwargs) -> list[float]:
-    """Longer completions score higher, so sampled groups almost never tie (a gradient each step)."""
+    """Longer completions score higher, so sampled groups almost never tie (a gradient a step)."""
     return [len(c[-1]["content"] if isinstance(c, list) else c) / 100 for c in completions]
 
 
@@ -91,16 +91,16 @@ def run(recipe_path: str) -> dict[str, Any]:
     from reasoning_rl.config import load_recipe
     from reasoning_rl.dataset import load_canonical, to_grpo_dataset
     from reasoning_rl.model import load_policy
-    from reasoning_rl.train import bind_rewards, build_trainer, grpo_settings
+    from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
     recipe = load_recipe(recipe_path)
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     model, tokenizer, peft_config = load_policy(recipe.model)
-    args, magistral = grpo_settings(recipe, [])
+    args = grpo_settings(recipe, [])
     started = time.monotonic()
-    trainer = build_trainer(recipe, args, magistral, model, tokenizer, peft_config,
-                            bind_rewards(recipe), to_grpo_dataset(rows, recipe.prompt))
+    trainer = build_trainer(recipe, args, model, tokenizer, peft_config, bind_rewards(recipe),
+                            to_grpo_dataset(rows, recipe.prompt))
     record: dict[str, Any] = {"build_s": time.monotonic() - started}
     ids, n_prompt = probe_ids(tokenizer)
     trainer.add_callback(PolicyProbe(ids, n_prompt, record))

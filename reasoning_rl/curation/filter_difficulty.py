@@ -42,7 +42,8 @@ class DifficultyOptions:
 def problem_key(row: dict[str, Any]) -> str:
     """A stable id for a problem (its prompt and reference), for resuming.
 
-    >>> problem_key({"prompt": "1+1?", "answer": "2"}) == problem_key({"prompt": "1+1?", "answer": "2"})
+    >>> row = {"prompt": "1+1?", "answer": "2"}
+    >>> problem_key(row) == problem_key(dict(row))
     True
     """
     text = json.dumps([row["prompt"], row.get("answer", ""), row.get("tests", [])])

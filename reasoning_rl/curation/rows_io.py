@@ -9,10 +9,10 @@ place, so an interrupted command never leaves a half-written output.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from reasoning_rl.atomic import atomic_path
 from reasoning_rl.dataset import read_records
 from reasoning_rl.errors import DataError, UserError
 
@@ -50,17 +50,15 @@ def write_rows(rows: list[dict[str, Any]], path: str | Path) -> None:
     """Write rows atomically as JSONL or Parquet (chosen by the suffix)."""
     path = Path(path)
     _check_suffix(path, "--output")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(path.name + ".tmp")
-    if path.suffix == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    with atomic_path(path) as staging:
+        if path.suffix == ".parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        pq.write_table(pa.Table.from_pylist(rows), staging)
-    else:
-        with open(staging, "w", encoding="utf-8") as handle:
-            handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
-    os.replace(staging, path)
+            pq.write_table(pa.Table.from_pylist(rows), staging)
+        else:
+            with open(staging, "w", encoding="utf-8") as handle:
+                handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
 
 
 def write_json(data: Any, path: str | Path) -> None:

@@ -92,7 +92,7 @@ def choose(rows: list[dict[str, Any]], fraction: float, langs: list[str], seed: 
     """(row index, target language) for a seeded random `fraction` of the English rows.
 
     >>> choose([{"lang": "en"}] * 4 + [{"lang": "fr"}], 0.5, ["fr", "de"], 0)
-    [(0, 'fr'), (3, 'de')]
+    [(1, 'fr'), (3, 'de')]
     """
     english = [i for i, row in enumerate(rows) if (row.get("lang") or "en") == "en"]
     picked = sorted(random.Random(seed).sample(english, round(len(english) * fraction)))

@@ -306,7 +306,8 @@ def add_plan_parser(commands: argparse._SubParsersAction) -> None:
     plan.add_argument("recipe", help="path to a recipe YAML file")
     plan.epilog = "Override recipe values with key.sub=value, as for train."
     plan.add_argument("--gpus", type=int, default=None,
-                      help="GPUs per node (default: 8 for DeepSpeed or vLLM-server recipes, else 1)")
+                      help="GPUs per node (default: 8 for DeepSpeed or vLLM-server recipes, "
+                           "else 1)")
     plan.add_argument("--nodes", type=int, default=1, help="number of training nodes")
     plan.add_argument("--vllm-gpus", type=int, default=1,
                       help="GPUs for the vLLM server in server mode (default 1)")

@@ -51,7 +51,7 @@ def _program(harness, orders: dict, conn: socket.socket, fds: list) -> None:
     try:
         os.setsid()
         conn.close()
-        for target, fd in zip((0, 1, 2, _VERDICT_FD), fds[1:]):
+        for target, fd in zip((0, 1, 2, _VERDICT_FD), fds[1:], strict=False):
             os.dup2(fd, target)
         os.closerange(_VERDICT_FD + 1, 1 << 16)
         harness.isolate(orders)

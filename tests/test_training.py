@@ -24,16 +24,16 @@ from safetensors.torch import load_file
 from reasoning_rl.checkpoint import is_complete
 from reasoning_rl.config import load_recipe
 from reasoning_rl.model import resolve_model_path
-from reasoning_rl.prompting import completion_text
 from reasoning_rl.run_log import read_metrics
-from reasoning_rl.train import train
+from reasoning_rl.training import train
+from rewards.trl_functions import message_text
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def length_reward(completions, **kwargs) -> list[float]:
     """Longer completions score higher: sampled groups almost never tie."""
-    return [len(completion_text(c)) / 100 for c in completions]
+    return [len(message_text(c)) / 100 for c in completions]
 
 
 def recording_reward(prompts, completions, path: str, trainer_state=None, **kwargs):
@@ -48,7 +48,7 @@ def tiny_recipe(tmp_path: Path, name: str, max_steps: int, **extra) -> Path:
     raw = {
         "run": {"name": name, "output_dir": str(tmp_path / name), "seed": 1},
         "data": {"source": str(REPO / "data/arithmetic_train.jsonl"), "limit": 32},
-        "rewards": [{"fn": "test_train.length_reward"}],
+        "rewards": [{"fn": "test_training.length_reward"}],
         "trainer": {"max_steps": max_steps, "per_device_train_batch_size": 4,
                     "num_generations": 2, "max_completion_length": 12,
                     "learning_rate": 1e-4, "save_steps": 1},
@@ -110,7 +110,7 @@ def recorded_steps(path: Path) -> dict[int, list[str]]:
 
 def test_kill_after_checkpoint_then_resume_continues(tmp_path):
     steps = 4
-    reward = [{"fn": "test_train.recording_reward", "params": {"path": ""}}]
+    reward = [{"fn": "test_training.recording_reward", "params": {"path": ""}}]
 
     def recipe(name: str) -> Path:
         reward[0]["params"]["path"] = str(tmp_path / f"{name}.prompts.jsonl")

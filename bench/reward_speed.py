@@ -1,6 +1,6 @@
 """Benchmark the reward package side by side with its baselines, in one run.
 
-    .venv/bin/python bench/rewards.py [--math 1000] [--code 100]
+    .venv/bin/python bench/reward_speed.py [--math 1000] [--code 100]
 
 Math: our worker-pool verification vs TRL's ``accuracy_reward`` on the same MATH-500 based
 completions (correct and perturbed). Code: sandboxed executions per second on MBPP, and the
@@ -20,12 +20,11 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data"
+from rewards import code_exec, language, math_answer, sandbox
+from rewards.sandbox import launcher
 
-from rewards import code_exec, language, math_answer, sandbox  # noqa: E402
-from rewards.sandbox import launcher  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
 
 SENTENCES = {
     "en": ["Two plus two makes four.", "Let us check each case carefully before answering.",
@@ -38,8 +37,10 @@ SENTENCES = {
            "Il triangolo ha tre lati uguali, quindi ogni angolo misura sessanta gradi."],
     "de": ["Zwei plus zwei ergibt vier.", "Prüfen wir jeden Fall sorgfältig, bevor wir antworten.",
            "Das Dreieck hat drei gleiche Seiten, also misst jeder Winkel sechzig Grad."],
-    "zh": ["二加二等于四。", "在回答之前，让我们仔细检查每一种情况。", "这个三角形三条边相等，所以每个角都是六十度。"],
-    "ru": ["Два плюс два равно четырём.", "Проверим каждый случай внимательно, прежде чем ответить.",
+    "zh": ["二加二等于四。", "在回答之前，让我们仔细检查每一种情况。",
+           "这个三角形三条边相等，所以每个角都是六十度。"],
+    "ru": ["Два плюс два равно четырём.",
+           "Проверим каждый случай внимательно, прежде чем ответить.",
            "У треугольника три равные стороны, значит каждый угол равен шестидесяти градусам."],
 }
 
@@ -56,20 +57,24 @@ def bench_math(count: int) -> dict:
     answers = (answers * (count // len(answers) + 1))[:count]
     references = [r["answer"] for r in rows] * 2
     references = (references * (count // len(references) + 1))[:count]
-    completions = [f"<think>Working it out.</think> The answer is $\\boxed{{{a}}}$." for a, _ in answers]
+    completions = [f"<think>Working it out.</think> The answer is $\\boxed{{{a}}}$."
+                   for a, _ in answers]
     math_answer.check_many(completions[:4], references[:4])  # start the workers
     start = time.perf_counter()
     ours = math_answer.check_many(completions, references)
     ours_s = time.perf_counter() - start
     logging.getLogger("math_verify").setLevel(logging.CRITICAL)
     start = time.perf_counter()
-    theirs = accuracy_reward([[{"content": c}] for c in completions], [f"${r}$" for r in references])
+    theirs = accuracy_reward([[{"content": c}] for c in completions],
+                             [f"${r}$" for r in references])
     trl_s = time.perf_counter() - start
     expected = [ok for _, ok in answers]
     return {"items": count, "ours_per_s": count / ours_s, "trl_per_s": count / trl_s,
             "speedup": trl_s / ours_s,
-            "ours_agree": sum((v is True) == e for v, e in zip(ours, expected)) / count,
-            "trl_agree": sum((v == 1.0) == e for v, e in zip(theirs, expected)) / count}
+            "ours_agree": sum((v is True) == e
+                              for v, e in zip(ours, expected, strict=True)) / count,
+            "trl_agree": sum((v == 1.0) == e
+                             for v, e in zip(theirs, expected, strict=True)) / count}
 
 
 def _median_ms(runs: dict, repeats: int) -> dict[str, float]:
@@ -103,7 +108,8 @@ def _fresh_run(code: str, test: str) -> None:
 
 def bench_code(count: int) -> dict:
     rows = _rows("mbpp_sanitized.jsonl")[:count]
-    programs = [f"import math\n{r['test_setup_code']}\n{r['code']}" for r in rows]  # no test_imports
+    # No test_imports: the programs import what they use.
+    programs = [f"import math\n{r['test_setup_code']}\n{r['code']}" for r in rows]
     broken = [p.replace("return ", "return None and ", 1) for p in programs]
     answers = [f"```python\n{p}\n```" for p in programs + broken]
     tests = [r["test_list"] for r in rows] * 2
@@ -111,7 +117,7 @@ def bench_code(count: int) -> dict:
     load_before = os.getloadavg()
     rates, warm_s = _grade_mbpp(answers, tests, keys, warm=True)
     fresh_rates, fresh_s = _grade_mbpp(answers, tests, keys, warm=False)
-    executions = sum(len(t) for t, rate in zip(tests, rates) if rate == 1.0) + sum(
+    executions = sum(len(t) for t, rate in zip(tests, rates, strict=True) if rate == 1.0) + sum(
         1 for rate in rates if rate != 1.0)  # a failing program stops at its first failed test
     python = sandbox.capabilities().python
     tiny = "x = sum(range(1000))"

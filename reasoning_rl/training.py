@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import os
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,35 +20,31 @@ from typing import Any
 import yaml
 
 from reasoning_rl import checkpoint
+from reasoning_rl.atomic import atomic_path, write_json_atomic
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.heldout_eval import evaluate_heldout
 from reasoning_rl.model import load_policy
+from reasoning_rl.objective_section import objective_problems
 from reasoning_rl.periodic_eval import PeriodicEval
 from reasoning_rl.plan.launch import require_gpus_for
-from reasoning_rl.run_log import (
-    MetricsFile,
-    RewardProgressBar,
-    read_metrics,
-    truncate_metrics,
-    write_json_atomic,
-)
-from reasoning_rl.typecheck import build
+from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     """Run the recipe's GRPO training; return the summary also written to summary.json.
 
     >>> summary = train(load_recipe("recipes/smoke_cpu.yaml"))  # doctest: +SKIP
-    >>> summary["eval_after"]["format_rate"] >= summary["eval_before"]["format_rate"]  # doctest: +SKIP
+    >>> after, before = summary["eval_after"], summary["eval_before"]  # doctest: +SKIP
+    >>> after["format_rate"] >= before["format_rate"]  # doctest: +SKIP
     True
     """
     started = time.monotonic()
     run_dir = recipe.run_dir
     resume_from = prepare_run_dir(run_dir, resume)
     require_gpus_for(recipe)  # before anything loads: a GPU recipe on a CPU machine stops here
-    args, magistral = grpo_settings(recipe, configure_reporting(recipe, run_dir))
+    args = grpo_settings(recipe, configure_reporting(recipe, run_dir))
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     heldout = load_heldout(recipe)
@@ -58,8 +53,8 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
-    trainer = build_trainer(recipe, args, magistral, model, tokenizer, peft_config,
-                            reward_funcs, to_grpo_dataset(rows, recipe.prompt))
+    trainer = build_trainer(recipe, args, model, tokenizer, peft_config, reward_funcs,
+                            to_grpo_dataset(rows, recipe.prompt))
 
     eval_before = evaluate_once(recipe, trainer, tokenizer, heldout, run_dir / "eval_before.json")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -153,9 +148,11 @@ def configure_reporting(recipe: Recipe, run_dir: Path) -> list[str]:
 
 
 def grpo_settings(recipe: Recipe, report_to: list[str]):
-    """TRL `GRPOConfig` (and Magistral options) from the recipe, checked before anything runs.
+    """TRL `GRPOConfig` from the recipe, checked before anything runs.
 
     Settings TRL or the Magistral objective reject become `RecipeError`s (exit code 2).
+    `load_recipe` already checked the objective against the `trainer` values; this re-checks
+    the GRPOConfig TRL actually derived from them.
     """
     import torch
     from trl import GRPOConfig
@@ -168,21 +165,15 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
                           save_total_limit=None, **settings)
     except ValueError as exc:
         raise RecipeError(f"trainer: TRL rejects these settings: {exc}") from None
-    if recipe.algorithm != "magistral":
-        return args, None
-    from reasoning_rl.magistral_trainer import MagistralOptions, validate_grpo_config
-
-    options = build(MagistralOptions, recipe.magistral, "magistral")
-    try:
-        validate_grpo_config(args, options)
-    except ValueError as exc:
-        raise RecipeError(str(exc)) from None
-    return args, options
+    if recipe.objective is not None:
+        problems = objective_problems(args, recipe.objective)
+        if problems:
+            raise RecipeError(*problems)
+    return args
 
 
-def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config,
-                  reward_funcs, dataset):
-    """TRL's GRPOTrainer, or our Magistral subclass when `magistral` options are given."""
+def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_funcs, dataset):
+    """TRL's GRPOTrainer (`algorithm: trl`), or our Magistral subclass (`algorithm: magistral`)."""
     from transformers.trainer_callback import ProgressCallback
     from trl import GRPOTrainer
 
@@ -195,10 +186,10 @@ def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config
     from reasoning_rl.vllm_cpu import colocate_engine_defaults
 
     with colocate_engine_defaults(args, recipe.model.dtype):  # vLLM rollouts on CPU only
-        if magistral is not None:
+        if recipe.algorithm == "magistral":
             from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 
-            trainer = MagistralGRPOTrainer(magistral=magistral, **kwargs)
+            trainer = MagistralGRPOTrainer(objective=recipe.objective, **kwargs)
         else:
             trainer = GRPOTrainer(**kwargs)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
@@ -222,11 +213,7 @@ def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,
 
 def save_final(trainer, run_dir: Path) -> Path:
     """Save the trained model (or LoRA adapter) to run_dir/final, atomically."""
-    final_dir, staging = run_dir / "final", run_dir / ".final.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
-    trainer.processing_class.save_pretrained(str(staging))
-    if final_dir.exists():
-        shutil.rmtree(final_dir)
-    os.replace(staging, final_dir)
-    return final_dir
+    with atomic_path(run_dir / "final") as staging:
+        trainer.save_model(str(staging))
+        trainer.processing_class.save_pretrained(str(staging))
+    return run_dir / "final"
