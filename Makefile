@@ -15,11 +15,13 @@ DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/
 	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
 	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/pass_at_k.py \
 	reasoning_rl/grading.py reasoning_rl/benchmarks.py reasoning_rl/eval_report.py \
-	reasoning_rl/model_size.py reasoning_rl/gpu_plan.py reasoning_rl/curation/decontaminate.py \
+	reasoning_rl/plan/model_size.py reasoning_rl/plan/launch.py reasoning_rl/plan/memory.py \
+	reasoning_rl/curation/decontaminate.py \
 	reasoning_rl/curation/filter_difficulty.py reasoning_rl/curation/rows_io.py \
 	reasoning_rl/curation/translate.py rewards/__init__.py rewards/format.py \
 	rewards/length.py rewards/language.py rewards/magistral.py rewards/math_answer.py \
-	rewards/trl_functions.py
+	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
+	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py
 
 .PHONY: install smoke test lint data clean-runs
 

@@ -162,9 +162,10 @@ class StepMeter:
 def case_recipe(case: Case, run_dir: Path, steps: int, completion: int, dry_run: bool):
     """The case's recipe with the check's settings: no vLLM, local data, fixed lengths."""
     overrides = [*case.overrides, "trainer.use_vllm=false", f"trainer.max_steps={steps}",
-                 "trainer.gradient_accumulation_steps=2", f"trainer.max_completion_length={completion}",
-                 "trainer.save_strategy='no'", "trainer.logging_steps=1", "eval.before_after=false",
-                 f"data.source={DATA}", "data.split=train", "data.limit=64", "data.columns.prompt=prompt",
+                 "trainer.gradient_accumulation_steps=2",
+                 f"trainer.max_completion_length={completion}", "trainer.save_strategy='no'",
+                 "trainer.logging_steps=1", "eval.before_after=false", f"data.source={DATA}",
+                 "data.split=train", "data.limit=64", "data.columns.prompt=prompt",
                  f"run.output_dir={run_dir}"]
     if dry_run:
         overrides += ["trainer.per_device_train_batch_size=2", "trainer.num_generations=2",
@@ -197,8 +198,8 @@ def random_model(config: dict[str, Any], dtype: str, device: str):
 
     fields = {k: v for k, v in config.items() if k != "model_type"}
     with torch.device(device):
-        return AutoModelForCausalLM.from_config(AutoConfig.for_model(config["model_type"], **fields),
-                                                dtype=getattr(torch, dtype))
+        model_config = AutoConfig.for_model(config["model_type"], **fields)
+        return AutoModelForCausalLM.from_config(model_config, dtype=getattr(torch, dtype))
 
 
 def preflight(recipe) -> dict[str, float]:

@@ -152,7 +152,7 @@ def _cpp(code: str, tests: list[str], budget: _Budget, timeout_s: float, memory_
         def run(stdin: bytes, limits: Limits) -> RunOutcome:
             return launch({"action": "exec", "binary": binary}, limits, stdin)
         return _io_tests(run, pairs, budget, timeout_s, memory_mb, stop_at_first_failure)
-    if any(_is_python(test) for test, pair in zip(tests, pairs) if pair is None):
+    if any(_is_python(test) for test, pair in zip(tests, pairs, strict=True) if pair is None):
         return [("wrong_language", "the task's assertion tests are Python")]
     if not allow_forgeable:
         return [("forgeable_test", "C++ assertion tests are judged by exit status only")]

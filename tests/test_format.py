@@ -56,7 +56,8 @@ def test_code_answer_mentioning_think_tags_passes():
 
 @pytest.mark.parametrize("box", ["\\boxed{}", "\\boxed{ }", "\\boxed{\n\t}", "\\boxed{{}}",
                                  "\\boxed{\\text{ }}", "\\boxed{\\quad}", "\\boxed{\\,\\;}",
-                                 "$\\boxed{\\displaystyle{}}$", "\\boxed{.}", "\\boxed{\\mathrm{}}"])
+                                 "$\\boxed{\\displaystyle{}}$", "\\boxed{.}",
+                                 "\\boxed{\\mathrm{}}"])
 def test_empty_or_blank_box_fails_the_gate(box):
     check = check_format(f"<think>Two and two make four.</think> The answer is {box}")
     assert not check.passed and check.reason == "empty \\boxed{} after </think>"

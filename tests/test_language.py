@@ -27,7 +27,8 @@ def test_detects_each_magistral_language():
 
 def test_latex_and_code_are_ignored():
     french = "Soit $\\frac{x}{y} + z$, alors ```python\nprint('hello world')\n```"
-    assert "print" not in strip_latex_and_code(french) and "hello" not in strip_latex_and_code(french)
+    stripped = strip_latex_and_code(french)
+    assert "print" not in stripped and "hello" not in stripped
     assert detect(french + " nous obtenons la réponse suivante.") == "fr"
     assert detect("$x^2 + y^2 = z^2$ \\boxed{5}") is None
     assert detect("") is None and detect(None) is None
@@ -90,7 +91,8 @@ def test_foreign_answer_hidden_in_the_box_is_judged():
 def test_code_and_formulas_alone_stay_out_of_the_judgement():
     thinking = ("First we count the apples that are left in the basket. "
                 "$\\frac{a}{b} + x_1^2 = \\sqrt{y}$ ```python\nresult = count(basket)\n```")
-    assert strip_latex_and_code(thinking) == "First we count the apples that are left in the basket."
+    expected = "First we count the apples that are left in the basket."
+    assert strip_latex_and_code(thinking) == expected
     assert is_consistent(ENGLISH_PROBLEM, thinking, "So the answer is $\\boxed{3}$.")
 
 

@@ -81,7 +81,8 @@ def test_gsm8k_final_answers():
 def test_references_are_parsed_as_math_verify_parses_gold():
     half = "<think>t</think> So it is \\boxed{0.5}."
     for reference in ["\\boxed{\\frac{1}{2}}", "$\\frac{1}{2}$", "\\(\\frac{1}{2}\\)",
-                      "\\[\\frac12\\]", "$$\\dfrac{1}{2}$$", "The answer is $\\boxed{\\frac{1}{2}}$.",
+                      "\\[\\frac12\\]", "$$\\dfrac{1}{2}$$",
+                      "The answer is $\\boxed{\\frac{1}{2}}$.",
                       "\\frac{1}{2}", "1/2", " 0.5 "]:
         assert check_many([half, "<think>t</think> \\boxed{1/3}"], [reference] * 2) == [
             True, False], reference

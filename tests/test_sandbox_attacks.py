@@ -181,9 +181,12 @@ def test_rebinding_builtins_the_harness_uses(sandbox_path, name):
 
 
 HOOKS = {
-    "settrace": "_armed = []\nsys.settrace(lambda f, e, a: _forge() if _armed and not _armed.clear() else None)\n",
-    "setprofile": "_armed = []\nsys.setprofile(lambda f, e, a: _forge() if _armed and not _armed.clear() else None)\n",
-    "audit_hook": "_armed = []\nsys.addaudithook(lambda e, a: _forge() if _armed and not _armed.clear() else None)\n",
+    "settrace": "_armed = []\nsys.settrace(lambda f, e, a: "
+                "_forge() if _armed and not _armed.clear() else None)\n",
+    "setprofile": "_armed = []\nsys.setprofile(lambda f, e, a: "
+                  "_forge() if _armed and not _armed.clear() else None)\n",
+    "audit_hook": "_armed = []\nsys.addaudithook(lambda e, a: "
+                  "_forge() if _armed and not _armed.clear() else None)\n",
     "del": "class _Bomb:\n    def __del__(self):\n        _forge()\n"
            "def square_perimeter(a):\n    return _Bomb()\n_armed = []\n",
     "signal_timer": "import signal\nsignal.signal(signal.SIGALRM, lambda s, f: _forge())\n"

@@ -61,7 +61,8 @@ FORGED_EXITS = {
     "assert_fail": "#include <cstdlib>\nextern \"C\" void __assert_fail(const char*, const char*,"
                    " unsigned int, const char*) noexcept { std::_Exit(0); }\n",
     "sigabrt": "#include <csignal>\n#include <cstdlib>\nstatic void leave(int) { std::_Exit(0); }"
-               "\n__attribute__((constructor)) static void arm() { std::signal(SIGABRT, leave); }\n",
+               "\n__attribute__((constructor)) static void arm() "
+               "{ std::signal(SIGABRT, leave); }\n",
     "terminate": "#include <cstdlib>\n#include <exception>\n__attribute__((constructor)) static "
                  "void arm() { std::set_terminate([] { std::_Exit(0); }); }\n"
                  "#define assert(x) ((x) ? void(0) : throw 0)\n",

@@ -305,7 +305,8 @@ FORGED_REPLIES = {
     "long_int": "_judge._answer = lambda ns, request, pd: "
                 "b'{\"t\": \"tuple\", \"v\": [\"ok\", ' + b'4' * 100000 + b']}'\n",
     "bad_tag": "_judge._answer = lambda ns, request, pd: "
-               "b'{\"t\": \"tuple\", \"v\": [\"ok\", {\"t\": \"opaque\", \"v\": [\"int\", 40]}]}'\n",
+               "b'{\"t\": \"tuple\", \"v\": [\"ok\", "
+               "{\"t\": \"opaque\", \"v\": [\"int\", 40]}]}'\n",
     "exception_internal": "class _Stop(Exception):\n    pass\n"
                           "def square_perimeter(a):\n    raise _Stop('ok', '')\n",
     "exception_bad_constructor": "def square_perimeter(a):\n"

@@ -76,9 +76,12 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
+def _bytes(text):
+    return text.encode() if isinstance(text, str) else text
+
+
 def _mount(libc, source, target: str, fstype, flags: int, data=None) -> None:
-    encode = (lambda text: text.encode() if isinstance(text, str) else text)
-    if libc.mount(encode(source), encode(target), encode(fstype), flags, encode(data)) != 0:
+    if libc.mount(_bytes(source), _bytes(target), _bytes(fstype), flags, _bytes(data)) != 0:
         import ctypes
 
         raise OSError(ctypes.get_errno(), f"mount {target} failed")
