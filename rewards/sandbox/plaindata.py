@@ -12,8 +12,8 @@ built-in value, and any other object as an ``Opaque`` stand-in that keeps only i
 truth value (enough for ``assert re.match(...)``) and equals nothing but itself. Reading is
 strict. Standard library only: it runs inside the sandbox too.
 
->>> decode(encode({"a": (1, 2.5, None), 3: {b"x", frozenset()}}))
-{'a': (1, 2.5, None), 3: {b'x', frozenset()}}
+>>> decode(encode({"a": (1, 2.5, None), 3: [b"x", frozenset()]}))
+{'a': (1, 2.5, None), 3: [b'x', frozenset()]}
 """
 
 import json
