@@ -20,7 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.prompting import PromptSection
+from reasoning_rl.prompting import PromptSection, check_template
 from reasoning_rl.typecheck import build, convert
 
 # Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
@@ -225,6 +225,9 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     recipe.data.source = resolve_source(recipe.data.source, path, "data.source")
     if recipe.eval.source:
         recipe.eval.source = resolve_source(recipe.eval.source, path, "eval.source")
+    check_template(recipe.prompt.template, "prompt.template")
+    if recipe.eval.prompt is not None:
+        check_template(recipe.eval.prompt.template, "eval.prompt.template")
     if recipe.run.keep_checkpoints < 1:
         raise RecipeError("run.keep_checkpoints: expected an integer >= 1")
     return recipe
