@@ -57,6 +57,10 @@ def generate_with_model(model, tokenizer, prompts: list[Prompt], sampling: Sampl
         "top_k": 0, "num_return_sequences": per_prompt}
     if sampling.stop:
         options.update(stop_strings=list(sampling.stop), tokenizer=tokenizer)
+    if prompts and not isinstance(prompts[0], str) and not getattr(tokenizer, "chat_template", None):
+        raise UserError("--model: this model has no chat template (a base checkpoint), so it "
+                        "cannot answer chat messages such as `data translate` prompts; use an "
+                        "instruct model there (problem prompts use the plain-text template)")
     was_training = model.training
     model.eval()
     torch.manual_seed(sampling.seed)

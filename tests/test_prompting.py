@@ -106,3 +106,10 @@ def test_a_template_with_unknown_fields_is_a_recipe_error():
         load_recipe("recipes/smoke_cpu_base.yaml", ["prompt.template='Q: {question}'"])
     with pytest.raises(RecipeError, match=r"eval.prompt.template: the template has no"):
         load_recipe("recipes/smoke_cpu_base.yaml", ["eval.prompt.template='Q:'"])
+
+
+def test_chat_messages_to_a_model_without_chat_template_are_a_user_error(gemma):
+    from reasoning_rl.errors import UserError
+
+    with pytest.raises(UserError, match="no chat template"):
+        gemma.generate([[{"role": "user", "content": "Hi"}]], Sampling(max_new_tokens=2))
