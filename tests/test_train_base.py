@@ -16,12 +16,14 @@ from reasoning_rl.run_log import read_metrics
 from reasoning_rl.train import train
 
 REPO = Path(__file__).resolve().parents[1]
-SEEN: list[tuple[str, str, str]] = []
+SEEN: list[tuple[str, str, str, list[int]]] = []
+GEMMA_PAD, GEMMA_EOS = 0, 1
+MAX_TOKENS = 32
 
 
-def seen_reward(prompts, completions, problem, **columns) -> list[float]:
+def seen_reward(prompts, completions, problem, completion_ids, **columns) -> list[float]:
     """Records what a reward function receives; scores by length so groups differ."""
-    SEEN.extend(zip(prompts, completions, problem, strict=True))
+    SEEN.extend(zip(prompts, completions, problem, completion_ids, strict=True))
     return [len(c) / 100 for c in completions]
 
 
@@ -31,7 +33,7 @@ def test_one_grpo_step_on_the_base_model_uses_the_text_prompt_everywhere(tmp_pat
     recipe["data"] = {"source": str(REPO / "data/arithmetic_train.jsonl"), "limit": 8}
     recipe["rewards"].append({"fn": "test_train_base.seen_reward"})
     recipe["trainer"].update(max_steps=1, num_generations=2, per_device_train_batch_size=2,
-                             max_completion_length=24)
+                             max_completion_length=MAX_TOKENS)
     recipe["eval"].update(source=str(REPO / "data/arithmetic_heldout.jsonl"), limit=2,
                           max_new_tokens=24)
     path = tmp_path / "base.yaml"
@@ -44,9 +46,12 @@ def test_one_grpo_step_on_the_base_model_uses_the_text_prompt_everywhere(tmp_pat
     metrics = read_metrics(tmp_path / "run")[0]
     assert {"rewards/format_reward/mean", "rewards/seen_reward/mean"} <= set(metrics)
     assert SEEN, "the reward function was never called"
-    for prompt, completion, problem in SEEN:
+    for prompt, completion, problem, ids in SEEN:
         assert prompt == problem and prompt.startswith("What is ")  # the problem, not the text
         assert completion.startswith("<think>") and "\nUser:" not in completion
+        # A rollout stopped at "\nUser:" may be padded up to the batch's longest; TRL would
+        # train padding as completion tokens, so padding is the EOS its mask ends at.
+        assert GEMMA_PAD not in ids and GEMMA_EOS not in ids[:-1] and len(ids) <= MAX_TOKENS
     for name in ("eval_before", "eval_after"):
         examples = summary[name]["examples"]
         assert len(examples) == 2
