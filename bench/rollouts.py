@@ -27,7 +27,7 @@ from pathlib import Path
 from reasoning_rl.config import load_recipe
 from reasoning_rl.dataset import load_canonical
 from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
-from reasoning_rl.prompting import build_messages
+from reasoning_rl.prompting import build_prompt
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,7 +38,7 @@ def prompt_ids(tokenizer, count: int) -> list[list[int]]:
     """Token ids of the smoke recipe's first `count` training prompts, chat template applied."""
     recipe = load_recipe(REPO / "recipes/smoke_cpu.yaml")
     rows = load_canonical(recipe.data.source, "train", {}, limit=count)
-    texts = [tokenizer.apply_chat_template(build_messages(r["prompt"], recipe.prompt),
+    texts = [tokenizer.apply_chat_template(build_prompt(r["prompt"], recipe.prompt, tokenizer),
                                            add_generation_prompt=True, tokenize=False)
              for r in rows]
     return [tokenizer(t, add_special_tokens=False)["input_ids"] for t in texts]

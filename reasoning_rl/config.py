@@ -21,7 +21,7 @@ import yaml
 
 from reasoning_rl.errors import RecipeError
 from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
-from reasoning_rl.prompting import PromptSection
+from reasoning_rl.prompting import PromptSection, check_template
 from reasoning_rl.typecheck import collecting, convert, convert_fields
 
 # Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
@@ -241,6 +241,12 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     if "eval" in values and values["eval"].source:
         with collecting(problems):
             values["eval"].source = resolve_source(values["eval"].source, path, "eval.source")
+    if "prompt" in values:
+        with collecting(problems):
+            check_template(values["prompt"].template, "prompt.template")
+    if "eval" in values and values["eval"].prompt is not None:
+        with collecting(problems):
+            check_template(values["eval"].prompt.template, "eval.prompt.template")
     if "run" in values and values["run"].keep_checkpoints < 1:
         problems.append("run.keep_checkpoints: expected an integer >= 1")
     problems += _algorithm_problems(values, raw)

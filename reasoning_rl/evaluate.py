@@ -20,7 +20,7 @@ from reasoning_rl.benchmarks import load_benchmark, select_rows
 from reasoning_rl.errors import UserError
 from reasoning_rl.grading import Graded, grade
 from reasoning_rl.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
-from reasoning_rl.prompting import PromptSection, build_messages
+from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
 
 GROUP_KEYS = ("subject", "level", "lang")
 
@@ -108,10 +108,11 @@ def evaluate_rows(backend, rows: list[dict[str, Any]], options: EvalOptions
 
     sampling = Sampling(n=options.samples, temperature=options.sampling_temperature,
                         top_p=options.top_p, max_new_tokens=options.max_new_tokens,
-                        seed=options.seed)
+                        seed=options.seed,
+                        stop=tuple(stop_strings(options.prompt, backend.tokenizer)))
     started = time.monotonic()
-    completions = backend.generate([build_messages(r["prompt"], options.prompt) for r in rows],
-                                   sampling)
+    completions = backend.generate(
+        [build_prompt(r["prompt"], options.prompt, backend.tokenizer) for r in rows], sampling)
     generated = time.monotonic()
     graded = grade(rows, completions)
     task = rows[0].get("task") or "math"

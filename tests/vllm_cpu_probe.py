@@ -100,7 +100,7 @@ def run(recipe_path: str) -> dict[str, Any]:
     args = grpo_settings(recipe, [])
     started = time.monotonic()
     trainer = build_trainer(recipe, args, model, tokenizer, peft_config, bind_rewards(recipe),
-                            to_grpo_dataset(rows, recipe.prompt))
+                            to_grpo_dataset(rows, recipe.prompt, tokenizer))
     record: dict[str, Any] = {"build_s": time.monotonic() - started}
     ids, n_prompt = probe_ids(tokenizer)
     trainer.add_callback(PolicyProbe(ids, n_prompt, record))

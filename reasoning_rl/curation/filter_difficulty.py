@@ -20,7 +20,7 @@ from typing import Any
 from reasoning_rl.generation import Sampling
 from reasoning_rl.grading import grade
 from reasoning_rl.pass_at_k import top_wrong_vote
-from reasoning_rl.prompting import PromptSection, build_messages
+from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
 
 
 @dataclass
@@ -83,9 +83,10 @@ def score_chunk(backend, rows: list[dict[str, Any]], options: DifficultyOptions,
                 ) -> list[dict[str, Any]]:
     """Sample, grade and decide for a few problems; one outcome record per problem."""
     sampling = Sampling(n=options.samples, temperature=options.temperature, top_p=options.top_p,
-                        max_new_tokens=options.max_new_tokens, seed=seed)
-    completions = backend.generate([build_messages(r["prompt"], options.prompt) for r in rows],
-                                   sampling)
+                        max_new_tokens=options.max_new_tokens, seed=seed,
+                        stop=tuple(stop_strings(options.prompt, backend.tokenizer)))
+    completions = backend.generate(
+        [build_prompt(r["prompt"], options.prompt, backend.tokenizer) for r in rows], sampling)
     records = []
     for row, graded in zip(rows, grade(rows, completions, check_language=False), strict=True):
         correct = [bool(g.correct) for g in graded]
