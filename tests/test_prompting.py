@@ -24,7 +24,7 @@ from reasoning_rl.prompting import (
     build_prompt,
     stop_strings,
 )
-from reasoning_rl.train import text_prompt_view
+from reasoning_rl.training import text_prompt_view
 from rewards.trl_functions import format_reward
 
 ROWS = [{"prompt": "What is 12 + 30?", "answer": "42", "task": "math", "lang": "en",

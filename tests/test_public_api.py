@@ -34,7 +34,8 @@ def test_rewards_exports_the_reward_functions():
     assert rewards.score is magistral.score
     assert rewards.run_tests is code_exec.run_tests
     assert rewards.is_correct is math_answer.is_correct
-    assert rewards.score("What is 2+2?", "<think>2+2=4</think> \\boxed{4}", task="math",
+    worded = "<think>Two plus two makes four.</think> The answer is \\boxed{4}."
+    assert rewards.score("What is two plus two?", worded, task="math",
                          answer="4").total == pytest.approx(1.1)  # format, answer, language
 
 

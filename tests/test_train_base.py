@@ -13,7 +13,7 @@ import yaml
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.run_log import read_metrics
-from reasoning_rl.train import train
+from reasoning_rl.training import train
 
 REPO = Path(__file__).resolve().parents[1]
 SEEN: list[tuple[str, str, str, list[int]]] = []
