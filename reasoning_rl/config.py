@@ -102,20 +102,44 @@ class RewardSpec:
 
 
 @dataclass
-class EvalSection:
-    """Recipe section `eval`: greedy evaluation on a held-out split before and after training."""
+class HeldoutSection:
+    """Recipe section `eval.heldout`: greedy eval on held-out problems before and after training.
 
-    source: str | None = None
-    split: str = "train"
+    Rows go through `data.columns`, `data.task` and `data.lang` like the training data. A hub
+    dataset is read from its `test` split unless `split` says otherwise.
+    """
+
+    source: str
+    split: str | None = None
     limit: int = 64
-    max_new_tokens: int = 128
-    batch_size: int = 16
     before_after: bool = True
-    every_steps: int = 0  # > 0: evaluate every N steps during training, logged as eval/...
-    benchmarks: list[str] = field(default_factory=list)  # names or files; [] means `source`
+
+
+@dataclass
+class BenchmarkSection:
+    """Recipe section `eval.benchmarks`: benchmarks evaluated every `eval.every_steps` steps."""
+
+    names: list[str]
     samples: int = 1
     temperature: float = 0.0
+    limit: int | None = None
+    langs: list[str] | None = None
     data_dir: str | None = None
+
+
+@dataclass
+class EvalSection:
+    """Recipe section `eval`: the held-out before/after eval and the periodic eval.
+
+    `every_steps` > 0 evaluates the policy during training on `benchmarks` (else on the held-out
+    set); `prompt`, `max_new_tokens` and `batch_size` apply to both.
+    """
+
+    heldout: HeldoutSection | None = None
+    benchmarks: BenchmarkSection | None = None
+    every_steps: int = 0
+    max_new_tokens: int = 128
+    batch_size: int = 16
     # The prompt for evaluation; None means the training prompt. A prompt with fewer worked
     # examples than training tests whether the format was learned, not copied from context.
     prompt: PromptSection | None = None
@@ -123,6 +147,19 @@ class EvalSection:
     def prompt_for(self, training_prompt: PromptSection) -> PromptSection:
         """The prompt evaluation uses."""
         return self.prompt if self.prompt is not None else training_prompt
+
+    def check(self) -> None:
+        """Refuse settings that would be ignored: every part given must be used."""
+        if self.benchmarks is not None and self.every_steps <= 0:
+            raise RecipeError("eval.benchmarks: evaluated only during training; set "
+                              "eval.every_steps to a step count > 0, or remove eval.benchmarks")
+        if self.every_steps > 0 and self.benchmarks is None and self.heldout is None:
+            raise RecipeError("eval.every_steps: nothing to evaluate; set eval.benchmarks or "
+                              "eval.heldout")
+        periodic_on_heldout = self.every_steps > 0 and self.benchmarks is None
+        if self.heldout is not None and not (self.heldout.before_after or periodic_on_heldout):
+            raise RecipeError("eval.heldout: before_after is false and no periodic eval uses "
+                              "it; remove eval.heldout or set eval.every_steps")
 
 
 @dataclass
@@ -223,8 +260,11 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     for i, spec in enumerate(recipe.rewards):
         import_object(spec.fn, f"rewards[{i}].fn")
     recipe.data.source = resolve_source(recipe.data.source, path, "data.source")
-    if recipe.eval.source:
-        recipe.eval.source = resolve_source(recipe.eval.source, path, "eval.source")
+    if recipe.eval.heldout is not None:
+        heldout = recipe.eval.heldout
+        heldout.source = resolve_source(heldout.source, path, "eval.heldout.source")
+        heldout.split = heldout.split or "test"  # a local file has no splits to choose from
+    recipe.eval.check()
     if recipe.run.keep_checkpoints < 1:
         raise RecipeError("run.keep_checkpoints: expected an integer >= 1")
     return recipe

@@ -61,7 +61,7 @@ def run_data(args: argparse.Namespace) -> int:
 
 
 def _backend(args: argparse.Namespace):
-    from reasoning_rl.generation import open_backend
+    from reasoning_rl.eval.generation import open_backend
     from reasoning_rl.model import resolve_model_path
 
     return open_backend(args.backend, resolve_model_path(args.model), dtype=args.dtype,
@@ -113,10 +113,10 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _decontaminate(args: argparse.Namespace) -> int:
-    from reasoning_rl.benchmarks import load_benchmark
     from reasoning_rl.curation.decontaminate import decontaminate
     from reasoning_rl.curation.rows_io import read_rows, write_json, write_rows
     from reasoning_rl.errors import UserError
+    from reasoning_rl.eval.benchmarks import load_benchmark
 
     if not 0 < args.threshold <= 1 or args.ngram < 1:
         raise UserError("--threshold must be in (0, 1] and --ngram >= 1")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.benchmarks import data_dir, load_benchmark, select_rows
 from reasoning_rl.errors import UserError
+from reasoning_rl.eval.benchmarks import data_dir, load_benchmark, select_rows
 from rewards.code_exec import run_tests
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(),
                                 reason=f"benchmark files not found in {SHARED}")
 
