@@ -192,7 +192,8 @@ def add_eval_parser(commands) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="benchmark folder (default ../shared/data)")
     p.add_argument("--output-dir", default="eval_results")
-    p.add_argument("--recipe", default=None, help="take the prompt section from this recipe")
+    p.add_argument("--recipe", default=None,
+                   help="take the evaluation prompt (eval.prompt, else prompt) from this recipe")
 
 
 def run_eval(args: argparse.Namespace) -> int:
@@ -203,7 +204,8 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.recipe:
         from reasoning_rl.config import load_recipe
 
-        prompt = load_recipe(args.recipe).prompt
+        recipe = load_recipe(args.recipe)
+        prompt = recipe.eval.prompt_for(recipe.prompt)  # evaluate as the recipe's evals do
     options = EvalOptions(
         model=args.model, benchmarks=_split(args.benchmarks), samples=args.samples,
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,
