@@ -29,6 +29,15 @@ def test_math_benchmarks_have_their_references_and_metadata():
 
 
 @needs_data
+def test_mgsm_has_eleven_languages_and_limits_per_language():
+    mgsm = load_benchmark("mgsm", SHARED)
+    assert len(mgsm) == 2750 and all(r["answer"].lstrip("-").isdigit() for r in mgsm)
+    picked = select_rows(mgsm, langs=["en", "fr", "ja"], limit=4)
+    assert sorted(r["lang"] for r in picked) == ["en"] * 4 + ["fr"] * 4 + ["ja"] * 4
+    assert {r["meta"]["id"] for r in picked} >= {"mgsm_ja_0", "mgsm_fr_3"}
+
+
+@needs_data
 def test_mbpp_reference_solution_passes_its_own_tests():
     row = load_benchmark("mbpp", SHARED)[0]
     record = json.loads((SHARED / "mbpp_sanitized.jsonl").read_text().splitlines()[0])
