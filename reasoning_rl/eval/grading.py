@@ -45,11 +45,12 @@ class Graded:
 
 
 def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Completion]], *,
-          languages: Sequence[str] | None = None) -> list[list[Graded]]:
+          languages: Sequence[str] | None = None, check_language: bool = True
+          ) -> list[list[Graded]]:
     """Grade every completion of every row (rows are canonical; one list of samples per row).
 
     `languages`: the languages language ID judges among; default the rows' `lang` values
-    plus English.
+    plus English. `check_language=False` skips language ID (`language_ok` stays None).
 
     >>> row = {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en"}
     >>> text = "<think>Two and two make four.</think> The answer is \\\\boxed{4}."
@@ -73,8 +74,9 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
             owners, samples, checks, scores, lenient, strict=True):
         correct = None if score is None else (check.passed and score > 0)
         answer = extract_answer(completion.text) if check.passed else None
+        language = language_consistent(sample, languages) if check_language else None
         graded[index].append(Graded(check.passed, correct, answer, completion.tokens, loose,
-                                    language_consistent(sample, languages), check.reason))
+                                    language, check.reason))
     return graded
 
 
