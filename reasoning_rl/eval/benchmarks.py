@@ -21,7 +21,7 @@ from reasoning_rl.dataset import CANONICAL_COLUMNS, canonical_rows, read_records
 from reasoning_rl.errors import DataError, UserError
 
 DATA_ENV = "REASONING_RL_DATA"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_INSTRUCTION = "Write the solution in Python inside a ```python fenced code block."
 
 Row = dict[str, Any]

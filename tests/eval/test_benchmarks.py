@@ -81,3 +81,9 @@ def test_data_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("REASONING_RL_DATA", str(tmp_path))
     assert data_dir() == tmp_path
     assert data_dir("/elsewhere") == Path("/elsewhere")
+
+
+def test_default_data_dir_is_next_to_the_repository(tmp_path, monkeypatch):
+    monkeypatch.delenv("REASONING_RL_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: the repository's neighbour is used
+    assert data_dir() == Path(__file__).resolve().parents[2].parent / "shared" / "data"
