@@ -55,10 +55,17 @@ def generate() -> dict[str, list[dict[str, str]]]:
 
 def write(folder: Path = HERE) -> list[Path]:
     """Write `arithmetic_<split>.jsonl` files into `folder`; return their paths."""
+    return write_splits(generate(), folder, "arithmetic")
+
+
+def write_splits(splits: dict[str, list[dict[str, str]]], folder: Path, prefix: str
+                 ) -> list[Path]:
+    """Write each split's rows to `<prefix>_<split>.jsonl` (UTF-8, one JSON row a line)."""
     paths = []
-    for split, rows in generate().items():
-        path = folder / f"arithmetic_{split}.jsonl"
-        path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    for split, rows in splits.items():
+        path = folder / f"{prefix}_{split}.jsonl"
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                        encoding="utf-8")
         paths.append(path)
     return paths
 

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.eval.sections import EvalSection
 from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
 from reasoning_rl.prompting import PromptSection, check_template
 from reasoning_rl.typecheck import collecting, convert, convert_fields
@@ -109,30 +110,6 @@ class RewardSpec:
     fn: str
     weight: float = 1.0
     params: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class EvalSection:
-    """Recipe section `eval`: greedy evaluation on a held-out split before and after training."""
-
-    source: str | None = None
-    split: str = "train"
-    limit: int = 64
-    max_new_tokens: int = 128
-    batch_size: int = 16
-    before_after: bool = True
-    every_steps: int = 0  # > 0: evaluate every N steps during training, logged as eval/...
-    benchmarks: list[str] = field(default_factory=list)  # names or files; [] means `source`
-    samples: int = 1
-    temperature: float = 0.0
-    data_dir: str | None = None
-    # The prompt for evaluation; None means the training prompt. A prompt with fewer worked
-    # examples than training tests whether the format was learned, not copied from context.
-    prompt: PromptSection | None = None
-
-    def prompt_for(self, training_prompt: PromptSection) -> PromptSection:
-        """The prompt evaluation uses."""
-        return self.prompt if self.prompt is not None else training_prompt
 
 
 @dataclass
@@ -238,9 +215,14 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     if "data" in values:
         with collecting(problems):
             values["data"].source = resolve_source(values["data"].source, path, "data.source")
-    if "eval" in values and values["eval"].source:
+    if "eval" in values and values["eval"].heldout is not None:
         with collecting(problems):
-            values["eval"].source = resolve_source(values["eval"].source, path, "eval.source")
+            heldout = values["eval"].heldout
+            heldout.source = resolve_source(heldout.source, path, "eval.heldout.source")
+            heldout.split = heldout.split or "test"  # a local file has no splits to choose from
+    if "eval" in values:
+        with collecting(problems):
+            values["eval"].check()
     if "prompt" in values:
         with collecting(problems):
             check_template(values["prompt"].template, "prompt.template")

@@ -10,6 +10,7 @@ objective, `algorithm: trl` keeps TRL's own.
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
 import time
@@ -24,10 +25,11 @@ from reasoning_rl.atomic import atomic_path, write_json_atomic
 from reasoning_rl.config import Recipe, import_object, to_dict
 from reasoning_rl.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.errors import RecipeError, UserError
-from reasoning_rl.heldout_eval import evaluate_heldout
+from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
+from reasoning_rl.eval.periodic import PeriodicEval
+from reasoning_rl.language_metrics import LanguageMetrics
 from reasoning_rl.model import load_policy
 from reasoning_rl.objective_section import objective_problems
-from reasoning_rl.periodic_eval import PeriodicEval
 from reasoning_rl.plan.launch import require_gpus_for
 from reasoning_rl.prompting import answer_text, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
@@ -37,8 +39,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     """Run the recipe's GRPO training; return the summary also written to summary.json.
 
     >>> summary = train(load_recipe("recipes/smoke_cpu.yaml"))  # doctest: +SKIP
-    >>> after, before = summary["eval_after"], summary["eval_before"]  # doctest: +SKIP
-    >>> after["format_rate"] >= before["format_rate"]  # doctest: +SKIP
+    >>> summary["eval_after"]["metrics"]["format_rate"] >= 0.9  # doctest: +SKIP
     True
     """
     started = time.monotonic()
@@ -51,8 +52,13 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     heldout = load_heldout(recipe)
     model, tokenizer, peft_config = load_policy(recipe.model)
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
-    reward_funcs = bind_rewards(recipe, stop)
+    languages = data_languages(rows + heldout)
+    reward_funcs = bind_rewards(recipe, stop, languages)
     stop_rollouts_at(stop, args, model, tokenizer)
+    if any(row.get("lang") for row in rows):  # per-language training metrics
+        reward_funcs = LanguageMetrics([f.__name__ for f in reward_funcs],
+                                       [r.weight for r in recipe.rewards],
+                                       languages).wrap(reward_funcs)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
@@ -112,30 +118,41 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> Path | None:
     return last
 
 
-def load_heldout(recipe: Recipe) -> list[dict[str, Any]]:
-    """Canonical rows of the held-out set named in `eval.source` ([] when none)."""
-    if not recipe.eval.source:
-        return []
-    return load_canonical(recipe.eval.source, recipe.eval.split, recipe.data.columns,
-                          task=recipe.data.task, lang=recipe.data.lang,
-                          limit=recipe.eval.limit, key_path="eval")
-
-
-def bind_rewards(recipe: Recipe, stop: Sequence[str] = ()
+def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
+                 languages: tuple[str, ...] = ("en",)
                  ) -> list[Callable[..., list[float | None]]]:
     """The recipe's reward functions with their `params` bound, keeping their names.
 
     TRL logs each reward as `rewards/<__name__>/mean`, so the bound function keeps the name.
-    Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`).
+    Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`). A
+    function with a `languages` parameter the recipe leaves unset judges among `languages`
+    (the data's own, see `data_languages`).
     """
     funcs = []
     for i, spec in enumerate(recipe.rewards):
         fn = import_object(spec.fn, f"rewards[{i}].fn")
         if not callable(fn):
             raise UserError(f"rewards[{i}].fn: {spec.fn} is not callable")
-        bound = functools.update_wrapper(functools.partial(fn, **spec.params), fn)
+        params = dict(spec.params)
+        if "languages" in inspect.signature(fn).parameters and "languages" not in params:
+            params["languages"] = list(languages)
+        bound = functools.update_wrapper(functools.partial(fn, **params), fn)
         funcs.append(text_prompt_view(bound, stop))
     return funcs
+
+
+def data_languages(rows: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The languages language ID judges among: the rows' `lang` values plus English.
+
+    >>> data_languages([{"lang": "fr"}, {"lang": ""}, {"lang": "zh"}])
+    ('en', 'fr', 'zh')
+    """
+    from rewards.language import languages_for
+
+    try:
+        return languages_for(row.get("lang") for row in rows)
+    except ValueError as exc:
+        raise RecipeError(f"data.columns.lang: {exc}") from None
 
 
 def text_prompt_view(fn: Callable[..., list], stop: Sequence[str]) -> Callable[..., list]:
@@ -240,14 +257,15 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
 def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,
                   reuse: bool = True) -> dict[str, Any] | None:
     """Held-out greedy eval, cached in `path` so a resumed run keeps its 'before' numbers."""
-    if not rows or not recipe.eval.before_after:
+    if not rows or not recipe.eval.heldout or not recipe.eval.heldout.before_after:
         return None
     if reuse and path.is_file():
         return json.loads(path.read_text())
     result = evaluate_heldout(trainer.model, tokenizer, rows,
                               recipe.eval.prompt_for(recipe.prompt),
                               max_new_tokens=recipe.eval.max_new_tokens,
-                              batch_size=recipe.eval.batch_size)
+                              batch_size=recipe.eval.batch_size,
+                              out_dir=path.with_suffix(""))
     write_json_atomic(path, result)
     return result
 

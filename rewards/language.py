@@ -105,6 +105,29 @@ def strip_latex_and_code(text: str) -> str:
     return re.sub(r"\s+", " ", text).replace(" ,", ",").replace(" .", ".").strip()
 
 
+def languages_for(codes: Iterable[str | None]) -> tuple[str, ...]:
+    """The languages to judge among: the data's `lang` values plus English, sorted.
+
+    Judging among every language lingua knows misfires on short, number-heavy thinking, and a
+    fixed list cannot name languages outside it; the languages a run's data carries can.
+
+    >>> languages_for(["fr", "ja", "", None, "fr"])
+    ('en', 'fr', 'ja')
+    >>> languages_for(["xx"])
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown language code 'xx' (expected an ISO 639-1 code lingua knows, like fr)
+    """
+    from lingua import IsoCode639_1
+
+    found = {str(code).strip().lower() for code in codes if code and str(code).strip()}
+    for code in sorted(found):
+        if not hasattr(IsoCode639_1, code.upper()):
+            raise ValueError(f"unknown language code {code!r} (expected an ISO 639-1 code "
+                             f"lingua knows, like fr)")
+    return tuple(sorted(found | {"en"}))
+
+
 @functools.lru_cache(maxsize=8)
 def _detector(languages: tuple[str, ...]):
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder

@@ -59,12 +59,21 @@ def test_print_config_prints_resolved_recipe(tmp_path, data_file, capsys):
 
 def test_smoke_recipe_resolves():
     recipe = load_recipe(REPO / "recipes/smoke_cpu.yaml")
-    assert recipe.algorithm == "magistral" and recipe.eval.source
+    assert recipe.algorithm == "magistral" and recipe.eval.heldout.source
     # Held-out eval uses a stricter prompt (one worked example) than training (three).
     assert len(recipe.prompt.examples) == 3
     eval_prompt = recipe.eval.prompt_for(recipe.prompt)
     assert eval_prompt.examples == recipe.prompt.examples[:1]
     assert eval_prompt.system == recipe.prompt.system
+
+
+def test_hub_heldout_reads_the_test_split_unless_told(tmp_path, data_file):
+    recipe = load_recipe(write_recipe(tmp_path, GOOD, data_file),
+                         ["eval.heldout={source: HuggingFaceH4/MATH-500}"])
+    assert recipe.eval.heldout.split == "test"
+    recipe = load_recipe(write_recipe(tmp_path, GOOD, data_file),
+                         ["eval.heldout={source: owner/data, split: validation}"])
+    assert recipe.eval.heldout.split == "validation"
 
 
 def test_eval_prompt_defaults_to_training_prompt(tmp_path, data_file):
@@ -96,7 +105,10 @@ MALFORMED = [
     ("rewards empty", "rewards: []", "rewards: the list is empty"),
     ("missing data file", "data: {source: /no/such/file.jsonl}",
      "data.source: file not found: /no/such/file.jsonl"),
-    ("missing eval file", "eval: {source: missing.jsonl}", "eval.source: file not found"),
+    ("missing eval file", "eval: {heldout: {source: missing.jsonl}}",
+     "eval.heldout.source: file not found"),
+    ("benchmark key in the held-out section", "eval: {heldout: {source: x.jsonl, samples: 4}}",
+     "eval.heldout.samples: unknown key"),
 ]
 
 

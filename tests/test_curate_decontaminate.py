@@ -57,7 +57,7 @@ def test_cli_writes_rows_and_report(tmp_path):
 
 @pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(), reason=f"no data in {SHARED}")
 def test_gsm8k_test_problems_are_caught_among_training_problems():
-    from reasoning_rl.benchmarks import load_benchmark
+    from reasoning_rl.eval.benchmarks import load_benchmark
 
     test = load_benchmark("gsm8k", SHARED)
     rows = [{"prompt": "Tell me how many apples Sam has if he buys 4 and eats 1."},

@@ -13,7 +13,7 @@ from reasoning_rl.curation.filter_difficulty import (
     read_scores,
 )
 from reasoning_rl.curation.rows_io import read_rows
-from reasoning_rl.generation import Completion
+from reasoning_rl.eval.generation import Completion
 
 
 def _box(value: str) -> Completion:
@@ -85,7 +85,7 @@ def test_interrupted_run_resumes_without_redoing_problems(tmp_path):
 def test_cli_writes_kept_rows_with_pass_rate(tmp_path, monkeypatch, capsys):
     source = tmp_path / "in.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
-    monkeypatch.setattr("reasoning_rl.generation.open_backend",
+    monkeypatch.setattr("reasoning_rl.eval.generation.open_backend",
                         lambda *a, **k: ScriptedBackend())
     out = tmp_path / "out.jsonl"
     args = ["data", "filter-difficulty", "--input", str(source), "--output", str(out),

@@ -9,7 +9,7 @@ import pytest
 from reasoning_rl.cli import main
 from reasoning_rl.curation.rows_io import read_rows
 from reasoning_rl.curation.translate import choose, protect, restore, translate_rows
-from reasoning_rl.generation import Completion
+from reasoning_rl.eval.generation import Completion
 from rewards.language import detect
 
 PROBLEM = ("Find the value of $x$ such that $x^2 - 5x + 6 = 0$ and $x$ is larger than two. "
@@ -75,7 +75,7 @@ def test_cli_appends_translations_and_writes_a_report(tmp_path, monkeypatch):
     source = tmp_path / "in.jsonl"
     source.write_text(json.dumps({**ROWS[0], "lang": ""}) + "\n")
     canned = "Trouvez la valeur de [[0]] telle que [[1]] et [[2]] est plus grand que deux."
-    monkeypatch.setattr("reasoning_rl.generation.open_backend",
+    monkeypatch.setattr("reasoning_rl.eval.generation.open_backend",
                         lambda *a, **k: CannedBackend(canned))
     out = tmp_path / "out.jsonl"
     base = ["data", "translate", "--input", str(source), "--output", str(out),
@@ -90,7 +90,7 @@ def test_cli_appends_translations_and_writes_a_report(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_embedded_model_as_translator_only_passes_checked_rows(tmp_path):
-    from reasoning_rl.generation import TransformersBackend
+    from reasoning_rl.eval.generation import TransformersBackend
     from reasoning_rl.model import resolve_model_path
 
     rows = [{**ROWS[0], "prompt": p} for p in (

@@ -63,7 +63,7 @@ def tiny_recipe(tmp_path: Path, name: str, max_steps: int, **extra) -> Path:
 def test_two_steps_train_change_weights_and_write_run_files(tmp_path):
     run = {"name": "two", "output_dir": str(tmp_path / "two"), "keep_checkpoints": 1}
     path = tiny_recipe(tmp_path, "two", 2, run=run, eval={
-        "source": str(REPO / "data/arithmetic_heldout.jsonl"), "limit": 4,
+        "heldout": {"source": str(REPO / "data/arithmetic_heldout.jsonl"), "limit": 4},
         "max_new_tokens": 8, "batch_size": 4})
     summary = train(load_recipe(path))
     run_dir = tmp_path / "two"
@@ -72,7 +72,9 @@ def test_two_steps_train_change_weights_and_write_run_files(tmp_path):
     metrics = read_metrics(run_dir)
     assert [m["step"] for m in metrics] == [1, 2]
     assert all("rewards/length_reward/mean" in m and m["step_time_s"] > 0 for m in metrics)
-    assert summary["eval_before"]["n"] == summary["eval_after"]["n"] == 4
+    assert summary["eval_before"]["metrics"]["problems"] == 4
+    assert summary["eval_after"]["metrics"]["problems"] == 4
+    assert (run_dir / "eval_after" / "results.md").is_file()
     assert json.loads((run_dir / "summary.json").read_text())["steps"] == 2
     assert yaml.safe_load((run_dir / "config.yaml").read_text())["trainer"]["max_steps"] == 2
     assert is_complete(run_dir / "checkpoint-2")

@@ -38,7 +38,6 @@ def probe_recipe(tmp_path: Path, name: str, learning_rate: float, **extra) -> Pa
                     "max_completion_length": 12, "learning_rate": learning_rate,
                     "save_steps": 100, "use_vllm": True, "vllm_mode": "colocate",
                     "vllm_max_model_length": 512},
-        "eval": {"before_after": False},
         **extra,
     }
     path = tmp_path / f"{name}.yaml"

@@ -25,9 +25,20 @@ def _model_flags(p: argparse.ArgumentParser, max_new_tokens: int) -> None:
 
 
 def add_data_parser(commands) -> None:
-    """`data filter-difficulty | translate | decontaminate`."""
+    """`data prepare | filter-difficulty | translate | decontaminate`."""
     data = commands.add_parser("data", help="curate training data").add_subparsers(
         dest="data_command", required=True)
+    p = data.add_parser("prepare", help="turn a local file or hub dataset into canonical rows")
+    p.add_argument("--input", required=True, help=".jsonl/.json/.parquet file or hub owner/name")
+    p.add_argument("--output", required=True, help="where to write rows, .jsonl or .parquet")
+    p.add_argument("--split", default="train", help="hub dataset split")
+    p.add_argument("--columns", default=None,
+                   help="canonical=column list, e.g. prompt=question,answer=answer_number")
+    p.add_argument("--task", default="math", choices=["math", "code"], help="for rows without one")
+    p.add_argument("--lang", default="", help="ISO 639-1 code for rows without one")
+    p.add_argument("--answer-after", default=None,
+                   help="keep only the answer text after this marker (GSM8K: '####')")
+    p.add_argument("--limit", type=int, default=None, help="first N rows")
     f = data.add_parser("filter-difficulty", help="keep problems with a pass rate in a band")
     _io_flags(f)
     _model_flags(f, 1024)
@@ -55,17 +66,35 @@ def add_data_parser(commands) -> None:
 
 def run_data(args: argparse.Namespace) -> int:
     """Dispatch `reasoning-rl data <command>`."""
-    handlers = {"filter-difficulty": _filter, "translate": _translate,
+    handlers = {"prepare": _prepare, "filter-difficulty": _filter, "translate": _translate,
                 "decontaminate": _decontaminate}
     return handlers[args.data_command](args)
 
 
 def _backend(args: argparse.Namespace):
-    from reasoning_rl.generation import open_backend
+    from reasoning_rl.eval.generation import open_backend
     from reasoning_rl.model import resolve_model_path
 
     return open_backend(args.backend, resolve_model_path(args.model), dtype=args.dtype,
                         batch_size=args.batch_size, seed=args.seed)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from reasoning_rl.curation.prepare import PrepareOptions, parse_columns, prepare
+    from reasoning_rl.curation.rows_io import write_rows
+    from reasoning_rl.dataset import read_records
+    from reasoning_rl.errors import UserError
+
+    local = args.input.endswith((".jsonl", ".json", ".parquet"))
+    if local and not Path(args.input).is_file():
+        raise UserError(f"--input {args.input}: file not found")
+    options = PrepareOptions(parse_columns(args.columns), args.task, args.lang,
+                             args.answer_after, args.limit)
+    rows = prepare(read_records(args.input, args.split), args.input, options)
+    write_rows(rows, args.output)
+    langs = sorted({row["lang"] or "?" for row in rows})
+    print(f"wrote {len(rows)} canonical rows to {args.output} (languages: {', '.join(langs)})")
+    return 0
 
 
 def _filter(args: argparse.Namespace) -> int:
@@ -113,10 +142,10 @@ def _translate(args: argparse.Namespace) -> int:
 
 
 def _decontaminate(args: argparse.Namespace) -> int:
-    from reasoning_rl.benchmarks import load_benchmark
     from reasoning_rl.curation.decontaminate import decontaminate
     from reasoning_rl.curation.rows_io import read_rows, write_json, write_rows
     from reasoning_rl.errors import UserError
+    from reasoning_rl.eval.benchmarks import load_benchmark
 
     if not 0 < args.threshold <= 1 or args.ngram < 1:
         raise UserError("--threshold must be in (0, 1] and --ngram >= 1")

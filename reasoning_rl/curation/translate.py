@@ -15,7 +15,7 @@ import random
 import re
 from typing import Any
 
-from reasoning_rl.generation import Sampling
+from reasoning_rl.eval.generation import Sampling
 from rewards.language import MAGISTRAL_LANGUAGES, detect
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "it": "Italian",

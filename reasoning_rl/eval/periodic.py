@@ -2,7 +2,7 @@
 
 Why: the before/after held-out eval says whether a run helped; a curve says when it started
 helping or hurting. With `eval.every_steps: N` the policy being trained is evaluated on the
-recipe's `eval.benchmarks` (or its held-out `eval.source`) exactly as `reasoning-rl eval` would
+recipe's `eval.benchmarks` (or its `eval.heldout` set) exactly as `reasoning-rl eval` would
 (same prompts, same grading through the rewards package), and the numbers are added to that
 step's log line as `eval/<benchmark>/<metric>`, so they land in metrics.jsonl.
 """
@@ -14,9 +14,9 @@ from typing import Any
 from transformers import TrainerCallback
 
 from reasoning_rl.config import Recipe
-from reasoning_rl.evaluate import EvalOptions, evaluate_rows
+from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
 
-LOGGED = ("pass@1", "format_failure_rate", "language_consistency", "mean_tokens")
+LOGGED = ("pass@1", "pass@1_lenient", "format_rate", "language_consistency", "mean_tokens")
 
 
 class PeriodicEval(TrainerCallback):
@@ -31,19 +31,22 @@ class PeriodicEval(TrainerCallback):
     @classmethod
     def from_recipe(cls, recipe: Recipe) -> PeriodicEval:
         """The callback for a recipe's `eval` section (benchmarks are loaded only when used)."""
-        section = recipe.eval
-        options = EvalOptions(model="policy", benchmarks=section.benchmarks,
-                              samples=section.samples, max_new_tokens=section.max_new_tokens,
-                              temperature=section.temperature, limit=section.limit,
-                              seed=recipe.run.seed, data_dir=section.data_dir,
-                              prompt=recipe.eval.prompt_for(recipe.prompt))
+        section, bench = recipe.eval, recipe.eval.benchmarks
+        options = EvalOptions(model="policy", benchmarks=bench.names if bench else [],
+                              samples=bench.samples if bench else 1,
+                              max_new_tokens=section.max_new_tokens,
+                              temperature=bench.temperature if bench else 0.0,
+                              limit=bench.limit if bench else None,
+                              langs=bench.langs if bench else None, seed=recipe.run.seed,
+                              data_dir=bench.data_dir if bench else None,
+                              prompt=section.prompt_for(recipe.prompt))
         return cls(load_sets(recipe, options) if section.every_steps > 0 else {},
                    section.every_steps, options, section.batch_size)
 
     def on_step_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         if not self.sets or self.every_steps <= 0 or state.global_step % self.every_steps:
             return
-        from reasoning_rl.generation import TransformersBackend
+        from reasoning_rl.eval.generation import TransformersBackend  # torch only when used
 
         backend = TransformersBackend.from_loaded(model, processing_class, self.batch_size)
         for name, rows in self.sets.items():
@@ -60,15 +63,10 @@ class PeriodicEval(TrainerCallback):
 
 
 def load_sets(recipe: Recipe, options: EvalOptions) -> dict[str, list[dict[str, Any]]]:
-    """Rows per benchmark for periodic eval: `eval.benchmarks`, else the held-out source."""
-    from reasoning_rl.dataset import load_canonical
-    from reasoning_rl.errors import RecipeError
-    from reasoning_rl.evaluate import load_selected
+    """Rows per benchmark for periodic eval: `eval.benchmarks`, else the held-out set."""
+    from reasoning_rl.eval.evaluate import load_selected
+    from reasoning_rl.eval.heldout import load_heldout
 
     if options.benchmarks:
         return load_selected(options)
-    if not recipe.eval.source:
-        raise RecipeError("eval.every_steps: set eval.benchmarks or eval.source to evaluate on")
-    return {"heldout": load_canonical(recipe.eval.source, recipe.eval.split, recipe.data.columns,
-                                      task=recipe.data.task, lang=recipe.data.lang,
-                                      limit=recipe.eval.limit, key_path="eval")}
+    return {"heldout": load_heldout(recipe)}

@@ -21,7 +21,7 @@ from reasoning_rl.dataset import CANONICAL_COLUMNS, canonical_rows, read_records
 from reasoning_rl.errors import DataError, UserError
 
 DATA_ENV = "REASONING_RL_DATA"
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 CODE_INSTRUCTION = "Write the solution in Python inside a ```python fenced code block."
 
 Row = dict[str, Any]
@@ -85,6 +85,16 @@ def load_amc23(folder: Path) -> list[Row]:
             for r in _records(folder, "amc23.jsonl")]
 
 
+def load_mgsm(folder: Path) -> list[Row]:
+    """MGSM: 250 GSM8K problems in each of 11 languages, each row tagged with its `lang`."""
+    rows = []
+    for r in _records(folder, "mgsm.jsonl"):
+        row = _row(r["question"], r["answer"], "math", "mgsm", id=r.get("id"))
+        row["lang"] = r["lang"]
+        rows.append(row)
+    return rows
+
+
 def load_mbpp(folder: Path) -> list[Row]:
     """MBPP sanitized: the tests are shown in the prompt so the function name is known."""
     rows = []
@@ -140,7 +150,7 @@ def humaneval_test(problem: dict) -> str:
 
 BENCHMARKS: dict[str, Callable[[Path], list[Row]]] = {
     "gsm8k": load_gsm8k, "math500": load_math500, "aime24": load_aime24, "amc23": load_amc23,
-    "mbpp": load_mbpp, "humaneval": load_humaneval,
+    "mbpp": load_mbpp, "humaneval": load_humaneval, "mgsm": load_mgsm,
 }
 
 
@@ -172,11 +182,21 @@ def load_benchmark(name: str, folder: str | Path | None = None, split: str = "te
 
 def select_rows(rows: list[Row], *, langs: list[str] | None = None, limit: int | None = None
                 ) -> list[Row]:
-    """Rows in the given languages (all when None), then the first `limit` of them.
+    """Rows in the given languages (all when None), then the first `limit` of each language.
 
-    >>> select_rows([{"lang": "en"}, {"lang": "fr"}, {"lang": "fr"}], langs=["fr"], limit=1)
-    [{'lang': 'fr'}]
+    >>> rows = [{"lang": "en"}, {"lang": "fr"}, {"lang": "fr"}, {"lang": "ja"}]
+    >>> select_rows(rows, langs=["fr", "ja"], limit=1)
+    [{'lang': 'fr'}, {'lang': 'ja'}]
     """
     if langs:
         rows = [r for r in rows if (r.get("lang") or "en") in langs]
-    return rows[:limit] if limit is not None else rows
+    if limit is None:
+        return rows
+    taken: dict[str, int] = {}
+    kept = []
+    for row in rows:
+        lang = row.get("lang") or "en"
+        if taken.get(lang, 0) < limit:
+            taken[lang] = taken.get(lang, 0) + 1
+            kept.append(row)
+    return kept

@@ -6,13 +6,12 @@ import pytest
 
 from reasoning_rl.cli import main
 from reasoning_rl.errors import UserError
-from reasoning_rl.generation import (
+from reasoning_rl.eval.generation import (
     Sampling,
     TransformersBackend,
     open_backend,
     vllm_available,
 )
-from reasoning_rl.heldout_eval import generate_greedy
 from reasoning_rl.model import resolve_model_path
 
 PROMPTS = [[{"role": "user", "content": "Name a colour."}],
@@ -33,12 +32,11 @@ def test_sampling_gives_n_completions_per_prompt_reproducibly(backend):
     assert backend.generate(PROMPTS, sampling) == first  # same seed, same samples
 
 
-def test_greedy_matches_heldout_eval_and_copies_for_n(backend):
+def test_greedy_copies_for_n_and_ignores_batching(backend):
     groups = backend.generate(PROMPTS, Sampling(n=2, temperature=0.0, max_new_tokens=8))
     assert all(group[0] == group[1] for group in groups)
-    heldout = generate_greedy(backend.model, backend.tokenizer, PROMPTS, max_new_tokens=8,
-                              batch_size=1)
-    assert heldout == [(g[0].text, g[0].tokens) for g in groups]  # batching does not matter
+    one_by_one = TransformersBackend.from_loaded(backend.model, backend.tokenizer, batch_size=1)
+    assert one_by_one.generate(PROMPTS, Sampling(max_new_tokens=8)) == [g[:1] for g in groups]
 
 
 def test_model_mode_is_restored(backend):

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-MAIN_COLUMNS = ("problems", "samples", "pass@1", "maj@", "pass@", "format_failure_rate",
-                "language_consistency", "mean_tokens")
+MAIN_COLUMNS = ("problems", "samples", "pass@1", "pass@1_lenient", "maj@", "pass@",
+                "format_rate", "language_consistency", "language_judged", "mean_tokens")
 
 
 def write_report(out_dir: Path, results: dict[str, Any], records: list[dict[str, Any]]) -> None:
@@ -29,8 +29,8 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
     keys = list(dict.fromkeys(k for row in rows for k in row))
     ordered = []
     for prefix in MAIN_COLUMNS:
-        ordered += [k for k in keys if k == prefix or (prefix.endswith("@") and
-                                                       k.startswith(prefix) and k != "pass@1")]
+        ordered += [k for k in keys if k == prefix or (
+            prefix.endswith("@") and k.startswith(prefix) and not k.startswith("pass@1"))]
     return list(dict.fromkeys(ordered))
 
 
@@ -59,32 +59,45 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
+BARS = (("pass@1", "pass@1 strict"), ("pass@1_lenient", "pass@1 lenient"),
+        ("language_consistency", "language consistency"))
+
+
+def chart_groups(results: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(label, metrics) per bar group: each benchmark, and each language of a multilingual one.
+
+    >>> r = {"benchmarks": {"mgsm": {"metrics": {}, "by": {"lang": {"en": {}, "fr": {}}}}}}
+    >>> [label for label, _ in chart_groups(r)]
+    ['mgsm', 'mgsm/en', 'mgsm/fr']
+    """
+    groups = []
+    for name, bench in results["benchmarks"].items():
+        groups.append((name, bench["metrics"]))
+        langs = bench.get("by", {}).get("lang", {})
+        if len(langs) > 1:
+            groups += [(f"{name}/{lang}", m) for lang, m in langs.items()]
+    return groups
+
+
 def plot(results: dict[str, Any], path: Path) -> None:
-    """Bar chart of pass@1 (and maj@K where measured) per benchmark and per language."""
+    """Bar chart per benchmark and per language: strict and lenient pass@1, consistency."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels, pass1, maj = [], [], []
-    for name, bench in results["benchmarks"].items():
-        groups = [(name, bench["metrics"])]
-        langs = bench.get("by", {}).get("lang", {})
-        if len(langs) > 1:
-            groups += [(f"{name}/{lang}", m) for lang, m in langs.items()]
-        for label, m in groups:
-            labels.append(label)
-            pass1.append(m["pass@1"])
-            maj.append(next((v for k, v in m.items() if k.startswith("maj@")), None))
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(labels)), 3.5))
-    xs = range(len(labels))
-    ax.bar([x - 0.2 for x in xs], pass1, width=0.4, label="pass@1 (mean)")
-    ax.bar([x + 0.2 for x in xs], [m or 0.0 for m in maj], width=0.4, label="maj@K")
-    ax.set_xticks(list(xs), labels, rotation=30, ha="right")
+    groups = chart_groups(results)
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(groups)), 3.8))
+    width = 0.8 / len(BARS)
+    for i, (key, label) in enumerate(BARS):
+        xs = [x + (i - 1) * width for x in range(len(groups))]
+        ax.bar(xs, [m.get(key, 0.0) for _, m in groups], width=width, label=label)
+    ax.set_xticks(list(range(len(groups))), [label for label, _ in groups], rotation=30,
+                  ha="right")
     ax.set_ylim(0, 1)
-    ax.set_ylabel("accuracy")
+    ax.set_ylabel("share")
     ax.set_title(f"{results.get('config', {}).get('model', '')}")
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

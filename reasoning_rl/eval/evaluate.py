@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.benchmarks import load_benchmark, select_rows
 from reasoning_rl.errors import UserError
-from reasoning_rl.grading import Graded, grade
-from reasoning_rl.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
+from reasoning_rl.eval.benchmarks import load_benchmark, select_rows
+from reasoning_rl.eval.grading import Graded, grade
+from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
 from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
 
 GROUP_KEYS = ("subject", "level", "lang")
@@ -55,23 +55,29 @@ class EvalOptions:
 def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
     """Metrics of a set of problems, each with the same number of graded samples.
 
-    >>> g = lambda ok, ans: Graded(True, ok, ans, 10)
+    `pass@1` is strict (format gate and answer, what the reward pays), `pass@1_lenient` counts
+    a right answer wherever it is; `language_consistency` is over samples that have words.
+
+    >>> g = lambda ok, ans: Graded(True, ok, ans, 10, lenient=ok)
     >>> m = metrics([[g(True, "4"), g(False, "5")], [g(False, "1"), g(False, "1")]], "math")
-    >>> m["pass@1"], m["pass@2"], m["maj@2"]
-    (0.25, 0.5, 0.0)
+    >>> m["pass@1"], m["pass@1_lenient"], m["pass@2"], m["maj@2"], m["format_rate"]
+    (0.25, 0.25, 0.5, 0.0, 1.0)
     """
     samples = [s for group in graded for s in group]
     n = min((len(group) for group in graded), default=0)
     correct = [[bool(s.correct) for s in group] for group in graded]
+    judged = [s.language_ok for s in samples if s.language_ok is not None]
     result: dict[str, Any] = {"problems": len(graded), "samples": len(samples),
-                              "pass@1": mean_pass_at_1(correct)}
+                              "pass@1": mean_pass_at_1(correct),
+                              "pass@1_lenient": _mean([float(s.lenient) for s in samples])}
     for k in ks_for(n)[1:]:
         result[f"pass@{k}"] = _mean([pass_at_k(len(c), sum(c), k) for c in correct])
     if task == "math" and n > 1:
         result[f"maj@{n}"] = _mean([float(majority_correct([s.answer for s in group], c))
                                     for group, c in zip(graded, correct, strict=True)])
-    result["format_failure_rate"] = _mean([float(not s.format_ok) for s in samples])
-    result["language_consistency"] = _mean([float(s.language_ok) for s in samples])
+    result["format_rate"] = _mean([float(s.format_ok) for s in samples])
+    result["language_consistency"] = _mean([float(ok) for ok in judged])
+    result["language_judged"] = len(judged)
     result["mean_tokens"] = _mean([float(s.tokens) for s in samples])
     result["unscorable"] = sum(s.correct is None for s in samples)
     return result
@@ -104,7 +110,7 @@ def breakdown(rows: Sequence[dict[str, Any]], graded: Sequence[Sequence[Graded]]
 def evaluate_rows(backend, rows: list[dict[str, Any]], options: EvalOptions
                   ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Generate, grade and summarise one benchmark; returns (results, per-problem records)."""
-    from reasoning_rl.generation import Sampling
+    from reasoning_rl.eval.generation import Sampling
 
     sampling = Sampling(n=options.samples, temperature=options.sampling_temperature,
                         top_p=options.top_p, max_new_tokens=options.max_new_tokens,
@@ -142,8 +148,8 @@ def load_selected(options: EvalOptions) -> dict[str, list[dict[str, Any]]]:
 
 def run(options: EvalOptions) -> dict[str, Any]:
     """The whole `eval` command: results.json, results.md, results.png, samples.jsonl."""
-    from reasoning_rl.eval_report import write_report
-    from reasoning_rl.generation import open_backend
+    from reasoning_rl.eval.generation import open_backend
+    from reasoning_rl.eval.report import write_report
     from reasoning_rl.model import resolve_model_path
 
     if options.samples < 1:
@@ -173,13 +179,14 @@ def add_eval_parser(commands) -> None:
     p = commands.add_parser("eval", help="evaluate a model on benchmarks (pass@k, maj@k)")
     p.add_argument("--model", required=True, help="model folder, hub name or embedded:NAME")
     p.add_argument("--benchmarks", required=True,
-                   help="comma list: math500,aime24,amc23,gsm8k,humaneval,mbpp or files")
+                   help="comma list: math500,aime24,amc23,gsm8k,mgsm,humaneval,mbpp or files")
     p.add_argument("--samples", type=int, default=1, help="samples per problem (K)")
     p.add_argument("--max-new-tokens", type=int, default=512)
     p.add_argument("--temperature", type=float, default=None,
                    help="default: 0 (greedy) with one sample, else 0.7")
     p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--limit", type=int, default=None, help="first N problems per benchmark")
+    p.add_argument("--limit", type=int, default=None,
+                   help="first N problems per benchmark (per language when it has several)")
     p.add_argument("--langs", default=None, help="comma list of languages to keep, e.g. en,fr")
     p.add_argument("--backend", default="auto", choices=["auto", "transformers", "vllm"])
     p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16", "auto"])
@@ -187,18 +194,20 @@ def add_eval_parser(commands) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--data-dir", default=None, help="benchmark folder (default ../shared/data)")
     p.add_argument("--output-dir", default="eval_results")
-    p.add_argument("--recipe", default=None, help="take the prompt section from this recipe")
+    p.add_argument("--recipe", default=None,
+                   help="take the evaluation prompt (eval.prompt, else prompt) from this recipe")
 
 
 def run_eval(args: argparse.Namespace) -> int:
     """`reasoning-rl eval`: run and print the Markdown table."""
-    from reasoning_rl.eval_report import markdown_table
+    from reasoning_rl.eval.report import markdown_table
 
     prompt = PromptSection()
     if args.recipe:
         from reasoning_rl.config import load_recipe
 
-        prompt = load_recipe(args.recipe).prompt
+        recipe = load_recipe(args.recipe)
+        prompt = recipe.eval.prompt_for(recipe.prompt)  # evaluate as the recipe's evals do
     options = EvalOptions(
         model=args.model, benchmarks=_split(args.benchmarks), samples=args.samples,
         max_new_tokens=args.max_new_tokens, temperature=args.temperature, top_p=args.top_p,

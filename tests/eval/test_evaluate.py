@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.eval_report import markdown_table
-from reasoning_rl.evaluate import EvalOptions, breakdown, evaluate_rows
-from reasoning_rl.generation import Completion
-from reasoning_rl.grading import Graded, grade
+from reasoning_rl.eval.evaluate import EvalOptions, breakdown, evaluate_rows
+from reasoning_rl.eval.generation import Completion
+from reasoning_rl.eval.grading import Graded, grade
+from reasoning_rl.eval.report import markdown_table
 from rewards.magistral import score
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 ROWS = [
     {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en", "meta": {"level": 1}},
@@ -52,7 +52,6 @@ def test_grading_agrees_with_the_reward_package():
                            tests=row.get("tests"), lang=row["lang"])
             assert g.format_ok == (reward.format > 0)
             assert g.correct == (reward.correct > 0)
-            assert g.language_ok == (reward.language > 0)
 
 
 def test_evaluate_rows_reports_per_language_and_level():
@@ -99,7 +98,7 @@ def test_eval_on_a_multilingual_file_filters_languages(tmp_path, monkeypatch):
     path.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "meta"}) + "\n"
                             for r in ROWS[:2]))
     backend = EchoBackend()
-    monkeypatch.setattr("reasoning_rl.generation.open_backend", lambda *a, **k: backend)
+    monkeypatch.setattr("reasoning_rl.eval.generation.open_backend", lambda *a, **k: backend)
     code = main(["eval", "--model", "embedded:smollm2-135m-instruct", "--benchmarks", str(path),
                  "--langs", "fr", "--samples", "2", "--output-dir", str(tmp_path / "out")])
     assert code == 0 and backend.prompts == ["Combien font 3+3 ?"]
@@ -122,7 +121,8 @@ def test_gsm8k_cpu_run_with_the_embedded_model(tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     metrics = results["benchmarks"]["gsm8k"]["metrics"]
     assert metrics["problems"] == 20 and metrics["samples"] == 40
-    assert {"pass@1", "pass@2", "maj@2", "format_failure_rate", "mean_tokens"} <= set(metrics)
+    expected = {"pass@1", "pass@1_lenient", "pass@2", "maj@2", "format_rate", "mean_tokens"}
+    assert expected <= set(metrics)
     assert 0 < metrics["mean_tokens"] <= 64
     assert (out / "results.png").stat().st_size > 1000
     assert "| gsm8k | 20 | 40 |" in (out / "results.md").read_text()

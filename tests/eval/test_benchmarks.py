@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.benchmarks import data_dir, load_benchmark, select_rows
 from reasoning_rl.errors import UserError
+from reasoning_rl.eval.benchmarks import data_dir, load_benchmark, select_rows
 from rewards.code_exec import run_tests
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(),
                                 reason=f"benchmark files not found in {SHARED}")
 
@@ -26,6 +26,15 @@ def test_math_benchmarks_have_their_references_and_metadata():
     assert len(math500) == 500 and {"subject", "level", "id"} <= set(math500[0]["meta"])
     assert load_benchmark("amc23", SHARED)[0]["answer"] == "27"  # stored as 27.0
     assert len(load_benchmark("aime24", SHARED)) == 30
+
+
+@needs_data
+def test_mgsm_has_eleven_languages_and_limits_per_language():
+    mgsm = load_benchmark("mgsm", SHARED)
+    assert len(mgsm) == 2750 and all(r["answer"].lstrip("-").isdigit() for r in mgsm)
+    picked = select_rows(mgsm, langs=["en", "fr", "ja"], limit=4)
+    assert sorted(r["lang"] for r in picked) == ["en"] * 4 + ["fr"] * 4 + ["ja"] * 4
+    assert {r["meta"]["id"] for r in picked} >= {"mgsm_ja_0", "mgsm_fr_3"}
 
 
 @needs_data
@@ -72,3 +81,9 @@ def test_data_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("REASONING_RL_DATA", str(tmp_path))
     assert data_dir() == tmp_path
     assert data_dir("/elsewhere") == Path("/elsewhere")
+
+
+def test_default_data_dir_is_next_to_the_repository(tmp_path, monkeypatch):
+    monkeypatch.delenv("REASONING_RL_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)  # no ../shared/data here: the repository's neighbour is used
+    assert data_dir() == Path(__file__).resolve().parents[2].parent / "shared" / "data"

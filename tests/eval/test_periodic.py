@@ -8,7 +8,7 @@ import pytest
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.periodic_eval import PeriodicEval
+from reasoning_rl.eval.periodic import PeriodicEval
 
 RECIPE = "recipes/smoke_cpu.yaml"
 
@@ -19,15 +19,22 @@ def test_off_by_default_and_loads_nothing():
 
 
 def test_recipe_needs_something_to_evaluate():
-    recipe = load_recipe(RECIPE, ["eval.every_steps=2", "eval.source=null"])
-    with pytest.raises(RecipeError, match="eval.benchmarks or eval.source"):
-        PeriodicEval.from_recipe(recipe)
+    with pytest.raises(RecipeError, match="eval.every_steps: nothing to evaluate"):
+        load_recipe(RECIPE, ["eval.every_steps=2", "eval.heldout=null"])
+
+
+def test_benchmarks_without_periodic_eval_are_not_silently_ignored():
+    with pytest.raises(RecipeError, match="eval.benchmarks: evaluated only during training"):
+        load_recipe(RECIPE, ["eval.benchmarks={names: [gsm8k]}"])
+    with pytest.raises(RecipeError, match="eval.heldout: before_after is false"):
+        load_recipe(RECIPE, ["eval.heldout.before_after=false"])
 
 
 def test_every_n_steps_the_policy_is_evaluated_and_logged():
     from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
 
-    recipe = load_recipe(RECIPE, ["eval.every_steps=2", "eval.limit=2", "eval.max_new_tokens=8"])
+    recipe = load_recipe(RECIPE, ["eval.every_steps=2", "eval.heldout.limit=2",
+                                    "eval.max_new_tokens=8"])
     callback = PeriodicEval.from_recipe(recipe)
     assert len(callback.sets["heldout"]) == 2
     path = resolve_model_path("embedded:smollm2-135m-instruct")
@@ -41,6 +48,6 @@ def test_every_n_steps_the_policy_is_evaluated_and_logged():
     assert control.should_log
     logs = {"loss": 0.1}
     callback.on_log(None, None, control, logs=logs)
-    assert {"eval/heldout/pass@1", "eval/heldout/format_failure_rate",
+    assert {"eval/heldout/pass@1", "eval/heldout/format_rate",
             "eval/heldout/mean_tokens"} <= set(logs)
     assert 0 < logs["eval/heldout/mean_tokens"] <= 8 and callback.pending == {}

@@ -7,9 +7,9 @@ from math import comb
 
 import pytest
 
-from reasoning_rl.evaluate import metrics
-from reasoning_rl.grading import Graded
-from reasoning_rl.pass_at_k import (
+from reasoning_rl.eval.evaluate import metrics
+from reasoning_rl.eval.grading import Graded
+from reasoning_rl.eval.pass_at_k import (
     majority_correct,
     mean_pass_at_1,
     pass_at_k,
@@ -59,13 +59,15 @@ def test_wrong_answers_are_grouped_by_normalised_text():
     assert top_wrong_vote(["\\left(1,2\\right)", "(1, 2)", "7"], [False] * 3) == ("(1,2)", 2)
 
 
-def _g(correct: bool | None, answer: str | None, fmt: bool = True, tokens: int = 10) -> Graded:
-    return Graded(fmt, correct, answer, tokens)
+def _g(correct: bool | None, answer: str | None, fmt: bool = True, tokens: int = 10,
+       lenient: bool | None = None) -> Graded:
+    return Graded(fmt, correct, answer, tokens, bool(correct) if lenient is None else lenient)
 
 
 def test_metrics_of_a_hand_made_benchmark():
     graded = [
-        [_g(True, "4"), _g(True, "4"), _g(False, "5"), _g(False, None, fmt=False, tokens=30)],
+        [_g(True, "4"), _g(True, "4"), _g(False, "5"),
+         _g(False, None, fmt=False, tokens=30, lenient=True)],  # right, but outside the format
         [_g(False, "7"), _g(False, "7"), _g(False, "7"), _g(True, "6")],
     ]
     m = metrics(graded, "math")
@@ -74,7 +76,8 @@ def test_metrics_of_a_hand_made_benchmark():
     assert m["pass@2"] == pytest.approx((pass_at_k(4, 2, 2) + pass_at_k(4, 1, 2)) / 2)
     assert m["pass@4"] == 1.0
     assert m["maj@4"] == 0.5  # problem 1: 2 correct vs 1 "5"; problem 2: "7" wins
-    assert m["format_failure_rate"] == 1 / 8
+    assert m["pass@1_lenient"] == pytest.approx(4 / 8)
+    assert m["format_rate"] == 7 / 8
     assert m["mean_tokens"] == (7 * 10 + 30) / 8
 
 
