@@ -15,12 +15,13 @@ PYTEST_ARGS ?= -m "not slow"
 DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/typecheck.py \
 	reasoning_rl/errors.py reasoning_rl/objective_section.py reasoning_rl/magistral_objective.py \
 	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
-	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/pass_at_k.py \
-	reasoning_rl/grading.py reasoning_rl/benchmarks.py reasoning_rl/eval_report.py \
+	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/eval/pass_at_k.py \
+	reasoning_rl/eval/grading.py reasoning_rl/eval/benchmarks.py reasoning_rl/eval/report.py \
 	reasoning_rl/plan/model_size.py reasoning_rl/plan/launch.py reasoning_rl/plan/memory.py \
 	reasoning_rl/curation/decontaminate.py \
 	reasoning_rl/curation/filter_difficulty.py reasoning_rl/curation/rows_io.py \
-	reasoning_rl/curation/translate.py rewards/__init__.py rewards/format.py \
+	reasoning_rl/curation/translate.py reasoning_rl/curation/prepare.py \
+	reasoning_rl/eval/sections.py reasoning_rl/language_metrics.py rewards/__init__.py rewards/format.py \
 	rewards/length.py rewards/language.py rewards/magistral.py rewards/math_answer.py \
 	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
 	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py

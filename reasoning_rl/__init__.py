@@ -22,8 +22,8 @@ _EXPORTS = {
     "load_stages": "reasoning_rl.config",
     "train": "reasoning_rl.training",
     "train_stages": "reasoning_rl.training",
-    "EvalOptions": "reasoning_rl.evaluate",
-    "evaluate_benchmarks": "reasoning_rl.evaluate",
+    "EvalOptions": "reasoning_rl.eval.evaluate",
+    "evaluate_benchmarks": "reasoning_rl.eval.evaluate",
     "UserError": "reasoning_rl.errors",
     "RecipeError": "reasoning_rl.errors",
 }

@@ -115,7 +115,7 @@ def _humaneval_rows():
 
 
 def _humaneval_test(row) -> str:
-    from reasoning_rl.benchmarks import humaneval_test
+    from reasoning_rl.eval.benchmarks import humaneval_test
 
     return humaneval_test(row)
 

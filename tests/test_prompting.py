@@ -9,8 +9,8 @@ string. These tests run the real tokenizers and the real base model.
 from __future__ import annotations
 
 import pytest
-from reasoning_rl.evaluate import EvalOptions, evaluate_rows
-from reasoning_rl.generation import Sampling, TransformersBackend
+from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
+from reasoning_rl.eval.generation import Sampling, TransformersBackend
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.curation.filter_difficulty import DifficultyOptions, score_chunk

@@ -146,8 +146,8 @@ def test_helpers_the_test_calls_do_not_come_from_the_program(sandbox_path, task_
     identity decoder passes. Fix: only the task's entry point may come from the program;
     helpers the test uses come from the trusted prompt (run them in the judge), or the task
     is marked forgeable. Fixed by building the test with the prompt's helpers in it
-    (``reasoning_rl.benchmarks.humaneval_test``)."""
-    from reasoning_rl.benchmarks import humaneval_test
+    (``reasoning_rl.eval.benchmarks.humaneval_test``)."""
+    from reasoning_rl.eval.benchmarks import humaneval_test
 
     row = _humaneval_rows()[task_id]
     tests = [[humaneval_test(row)]]  # the tests as the benchmark loader builds them
