@@ -15,7 +15,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_reasoning_rl_exports_the_cli_entry_points():
-    from reasoning_rl import config, evaluate, training
+    from reasoning_rl import config, training
+    from reasoning_rl.eval import evaluate
 
     assert reasoning_rl.load_recipe is config.load_recipe
     assert reasoning_rl.train is training.train  # the function, not the module
