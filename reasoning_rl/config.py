@@ -20,6 +20,7 @@ from typing import Any, Literal
 import yaml
 
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.online.settings import RolloutSection
 from reasoning_rl.prompting import PromptSection
 from reasoning_rl.typecheck import build, convert
 
@@ -151,6 +152,7 @@ class Recipe:
     magistral: dict[str, Any] = field(default_factory=dict)
     trainer: dict[str, Any] = field(default_factory=dict)
     eval: EvalSection = field(default_factory=EvalSection)
+    rollout: RolloutSection = field(default_factory=RolloutSection)
     stages: list[StageSpec] = field(default_factory=list)
 
     @property
@@ -351,7 +353,7 @@ def to_dict(recipe: Recipe) -> dict[str, Any]:
     data = dataclasses.asdict(recipe)
     data["run"]["output_dir"] = str(recipe.run_dir)
     order = ["run", "model", "data", "prompt", "rewards", "algorithm", "magistral", "trainer",
-             "eval"]
+             "rollout", "eval"]
     return {k: _plain(data[k]) for k in order + [k for k in data if k not in order]}
 
 

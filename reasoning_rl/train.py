@@ -169,6 +169,7 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
     except ValueError as exc:
         raise RecipeError(f"trainer: TRL rejects these settings: {exc}") from None
     if recipe.algorithm != "magistral":
+        check_rollout(recipe, refill_rounds=0)
         return args, None
     from reasoning_rl.magistral_trainer import MagistralOptions, validate_grpo_config
 
@@ -177,7 +178,19 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
         validate_grpo_config(args, options)
     except ValueError as exc:
         raise RecipeError(str(exc)) from None
+    check_rollout(recipe, refill_rounds=options.max_refill_rounds)
     return args, options
+
+
+def check_rollout(recipe: Recipe, refill_rounds: int) -> None:
+    """Refuse (exit 2) a `rollout` section the async path cannot run, before anything loads."""
+    from reasoning_rl.online.settings import check_async
+
+    check_async(recipe.rollout, recipe.trainer, refill_rounds)
+    if recipe.rollout.mode == "async":
+        from reasoning_rl.online.hooks import require_engine
+
+        require_engine()
 
 
 def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config,
@@ -192,15 +205,25 @@ def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
               "train_dataset": dataset, "processing_class": tokenizer,
               "peft_config": peft_config, "callbacks": callbacks}
+    from reasoning_rl.online import hooks
     from reasoning_rl.vllm_cpu import colocate_engine_defaults
 
-    with colocate_engine_defaults(args, recipe.model.dtype):  # vLLM rollouts on CPU only
+    asynchronous = recipe.rollout.mode == "async"
+    context = (hooks.stream_generation() if asynchronous  # the engine runs in its own process
+               else colocate_engine_defaults(args, recipe.model.dtype))  # vLLM on CPU only
+    with context as cpu_colocate:
         if magistral is not None:
             from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 
             trainer = MagistralGRPOTrainer(magistral=magistral, **kwargs)
         else:
             trainer = GRPOTrainer(**kwargs)
+    if asynchronous:
+        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run.name)
+    elif cpu_colocate:  # seeded requests: samples depend on the data order only, as in async
+        from reasoning_rl.online.seeding import bind_request_seeds
+
+        bind_request_seeds(trainer.vllm_generation, args.seed, lambda: trainer.state.global_step)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
 
