@@ -219,7 +219,7 @@ def build_trainer(recipe: Recipe, args, magistral, model, tokenizer, peft_config
         else:
             trainer = GRPOTrainer(**kwargs)
     if asynchronous:
-        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run.name)
+        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir)
     elif cpu_colocate:  # seeded requests: samples depend on the data order only, as in async
         from reasoning_rl.online.seeding import bind_request_seeds
 

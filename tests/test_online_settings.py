@@ -46,8 +46,7 @@ def test_unknown_rollout_key_is_refused(recipe_path, capsys):
 
 @pytest.mark.parametrize(("override", "message"), [
     ("rollout.max_staleness=-1", "rollout.max_staleness: expected an integer >= 0, got -1"),
-    ("trainer.use_vllm=false", "rollout.mode: async generates with a vLLM engine; set "
-                               "trainer.use_vllm: true"),
+    ("trainer.use_vllm=false", "async generates with a vLLM engine; set trainer.use_vllm: true"),
     ("magistral.max_refill_rounds=2", "set magistral.max_refill_rounds: 0"),
     ("algorithm=trl trainer.num_iterations=2", "async needs one generation per optimizer step"),
     ("rollout.batch_timeout_s=0", "rollout.batch_timeout_s: expected a number > 0"),

@@ -15,7 +15,7 @@ from reasoning_rl.online.transport import (
 
 def test_publishes_the_embedded_model_bit_exactly(tmp_path):
     model = load_model(resolve_model_path("embedded:smollm2-135m-instruct"), "float32")
-    folder = default_dir("test-transport")
+    folder = default_dir(tmp_path / "run")
     try:
         publisher = WeightPublisher(folder)
         assert latest_version(folder) is None
@@ -32,7 +32,9 @@ def test_publishes_the_embedded_model_bit_exactly(tmp_path):
 
 
 def test_pointer_moves_only_after_a_version_is_whole_and_old_ones_go(tmp_path):
+    (tmp_path / "v7.safetensors").write_text("left by a killed run")
     publisher = WeightPublisher(tmp_path)
+    assert latest_version(tmp_path) is None
     for version in range(4):
         publisher.publish(version, [("w", torch.full((3,), float(version)))])
         assert latest_version(tmp_path) == version

@@ -27,7 +27,7 @@ from safetensors.torch import load_file
 
 pytest.importorskip("vllm")
 
-from reasoning_rl.run_log import read_metrics  # noqa: E402
+from reasoning_rl.run_log import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 SAME_LOGP = 2e-3  # max |log-prob gap| between two float32 forward passes of the same weights

@@ -33,7 +33,7 @@ class EngineSpec:
 
     model: str
     dtype: str
-    seed: int
+    seed: int  # the run seed: request seeds derive from it
     max_model_len: int | None
     max_num_seqs: int
     sampling: dict[str, Any]  # vLLM SamplingParams keyword arguments, as TRL builds them
@@ -104,7 +104,8 @@ def build_engine(spec: EngineSpec) -> Any:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     from vllm import LLM
 
-    return LLM(model=spec.model, dtype=spec.dtype, seed=spec.seed, enforce_eager=True,
+    # Engine seed 0 as TRL's colocate engine on rank 0; every request carries its own seed anyway.
+    return LLM(model=spec.model, dtype=spec.dtype, seed=0, enforce_eager=True,
                max_model_len=spec.max_model_len, max_num_seqs=spec.max_num_seqs,
                max_num_batched_tokens=4096, logprobs_mode="processed_logprobs",
                **spec.engine_kwargs)
@@ -179,7 +180,7 @@ def run_generator(spec: EngineSpec, plans: Any, results: Any) -> None:
             rollouts = generate_batch(state, plan, spec.sampling)
             rollouts.idle_s = idle
             results.put(("batch", rollouts))
-    except BaseException as exc:  # noqa: BLE001 - reported to the learner, which stops the run
+    except BaseException as exc:  # reported to the learner, which stops the run
         results.put(("error", f"{type(exc).__name__}: {exc}"))
         raise
 

@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
@@ -111,10 +112,10 @@ class _CloseStream(TrainerCallback):
         self.stream.close()
 
 
-def attach(trainer: Any, rollout: RolloutSection, dtype: str, run_name: str) -> RolloutStream:
+def attach(trainer: Any, rollout: RolloutSection, dtype: str, run_dir: Path) -> RolloutStream:
     """Start the generator process for `trainer` (built under `stream_generation()`)."""
     generation = trainer.vllm_generation
-    weights_dir = rollout.transport_dir or str(default_dir(run_name))
+    weights_dir = rollout.transport_dir or str(default_dir(run_dir))
     spec = EngineSpec(
         model=generation.model.name_or_path, dtype=dtype,
         seed=trainer.args.seed, max_model_len=generation.max_model_length,

@@ -12,10 +12,10 @@ prompts TRL asks for and stops on any mismatch rather than training on the wrong
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import multiprocessing
 import queue
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -160,4 +160,6 @@ class RolloutStream:
             if self.process.is_alive():
                 self.process.kill()
                 self.process.join(timeout=10)
-        shutil.rmtree(self.spec.weights_dir, ignore_errors=True)
+        self.publisher.clear()
+        with contextlib.suppress(OSError):  # our default folder; a user's folder may hold more
+            Path(self.spec.weights_dir).rmdir()

@@ -11,6 +11,7 @@ loading version v-1 when v lands is not cut off.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -25,15 +26,18 @@ POINTER = "LATEST"
 KEEP_VERSIONS = 2
 
 
-def default_dir(run_name: str) -> Path:
-    """A fresh folder for one run's published weights, in shared memory when there is one.
+def default_dir(run_dir: Path) -> Path:
+    """The folder where a run's weights are published: in shared memory when there is one.
 
-    >>> default_dir("smoke/a").name.startswith("rrl-weights-smoke_a-")
+    One fixed folder per run folder, so a resumed run reuses (and first empties) the folder a
+    killed run left behind instead of leaking another copy of the weights.
+
+    >>> default_dir(Path("runs/a")) == default_dir(Path("runs/a")) != default_dir(Path("runs/b"))
     True
     """
-    base = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    safe = run_name.replace("/", "_")
-    return Path(tempfile.mkdtemp(prefix=f"rrl-weights-{safe}-", dir=base))
+    base = Path("/dev/shm") if os.path.isdir("/dev/shm") else Path(tempfile.gettempdir())
+    digest = hashlib.sha1(str(Path(run_dir).resolve()).encode()).hexdigest()[:12]
+    return base / f"rrl-weights-{digest}"
 
 
 class WeightPublisher:
@@ -49,6 +53,13 @@ class WeightPublisher:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.clear()  # versions of an earlier (killed) run
+
+    def clear(self) -> None:
+        """Delete every published version and the pointer (nothing else in the folder)."""
+        for path in [*self.folder.glob("v*.safetensors"), *self.folder.glob(".*tmp"),
+                     self.folder / POINTER]:
+            path.unlink(missing_ok=True)
 
     def publish(self, version: int, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> float:
         """Write `version` and point readers at it; return the seconds it took."""
