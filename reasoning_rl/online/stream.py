@@ -12,6 +12,7 @@ prompts TRL asks for and stops on any mismatch rather than training on the wrong
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import multiprocessing
@@ -61,9 +62,12 @@ class RolloutStream:
         self._last_take = time.perf_counter()
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch state
         self._plans, self._results = ctx.Queue(), ctx.Queue()
+        # Not a daemon: daemonic processes may not start children, and vLLM may. `close` runs
+        # at exit (and at train end); the generator also exits when this process is gone.
         self.process = ctx.Process(target=run_generator, args=(spec, self._plans, self._results),
-                                   daemon=True, name="reasoning-rl-generator")
+                                   name="reasoning-rl-generator")
         self.process.start()
+        atexit.register(self.close)
 
     # -- weights -----------------------------------------------------------------------------
 
