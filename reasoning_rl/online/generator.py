@@ -139,7 +139,7 @@ def generate_batch(state: EngineState, plan: BatchPlan, sampling: dict[str, Any]
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     done: dict[str, Any] = {}
-    start, reloads = time.perf_counter(), len(state.reload_s)
+    start = time.perf_counter()
     while engine.has_unfinished_requests():
         state.refresh()  # an in-flight update: requests keep running on the new weights
         for out in engine.step():
@@ -153,8 +153,7 @@ def generate_batch(state: EngineState, plan: BatchPlan, sampling: dict[str, Any]
         logprobs=[sampled_logprobs(done[i]) for i in ids],
         first_version=[first.get(i, last[i]) for i in ids],
         last_version=[last[i] for i in ids],
-        generate_s=time.perf_counter() - start, idle_s=0.0,
-        reload_s=state.reload_s[reloads:],
+        generate_s=time.perf_counter() - start, idle_s=0.0, reload_s=[],
     )
 
 
@@ -173,12 +172,15 @@ def run_generator(spec: EngineSpec, plans: Any, results: Any) -> None:
         state = EngineState(build_engine(spec), Path(spec.weights_dir))
         results.put(("ready", None))
         while True:
+            waiting = time.perf_counter()  # idle: no prompts yet, or the K bound holds us back
             plan = _next_plan(plans, state, spec.parent_pid)
             if plan is None:
                 return
-            idle = wait_for_version(state, plan.step - spec.max_staleness, spec.parent_pid)
+            wait_for_version(state, plan.step - spec.max_staleness, spec.parent_pid)
+            idle = time.perf_counter() - waiting
             rollouts = generate_batch(state, plan, spec.sampling)
-            rollouts.idle_s = idle
+            rollouts.idle_s, rollouts.reload_s = idle, state.reload_s
+            state.reload_s = []  # each reload is reported once, with the next batch
             results.put(("batch", rollouts))
     except BaseException as exc:  # reported to the learner, which stops the run
         results.put(("error", f"{type(exc).__name__}: {exc}"))
