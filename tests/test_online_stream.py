@@ -67,7 +67,7 @@ def _stream(tmp_path, base, model_path: str, timeout_s: float):
 
 
 def test_an_engine_that_cannot_start_stops_the_learner_with_its_error(tmp_path, base):
-    stream, trainer = _stream(tmp_path, base, str(tmp_path / "no-such-model"), timeout_s=600)
+    stream, _ = _stream(tmp_path, base, str(tmp_path / "no-such-model"), timeout_s=600)
     try:
         stream.publish(iter([("w", torch.zeros(1))]))
         with pytest.raises(GeneratorFailed, match="the generator failed: "):
