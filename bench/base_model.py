@@ -29,7 +29,7 @@ def run_recipe(recipe: str, steps: int, folder: Path) -> dict[str, float]:
     """Train `steps` steps of `recipe` in a child process; its step times and peak RSS."""
     command = [sys.executable, "-m", "reasoning_rl.cli", "train", recipe,
                f"trainer.max_steps={steps}", "trainer.save_steps=100000",
-               "eval.before_after=false", f"run.output_dir={folder}"]
+               "eval.heldout=null", f"run.output_dir={folder}"]
     child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:

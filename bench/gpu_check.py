@@ -164,7 +164,7 @@ def case_recipe(case: Case, run_dir: Path, steps: int, completion: int, dry_run:
     overrides = [*case.overrides, "trainer.use_vllm=false", f"trainer.max_steps={steps}",
                  "trainer.gradient_accumulation_steps=2",
                  f"trainer.max_completion_length={completion}", "trainer.save_strategy='no'",
-                 "trainer.logging_steps=1", "eval.before_after=false", f"data.source={DATA}",
+                 "trainer.logging_steps=1", "eval.heldout=null", f"data.source={DATA}",
                  "data.split=train", "data.limit=64", "data.columns.prompt=prompt",
                  f"run.output_dir={run_dir}"]
     if dry_run:
@@ -231,12 +231,11 @@ def run_case(case: Case, args: argparse.Namespace, work: Path) -> dict[str, Any]
     model = random_model(config, recipe.model.dtype, "cuda" if cuda else "cpu")
     tokenizer = load_tokenizer(str(args.tokenizer))
     recipe.rewards.append(RewardSpec(fn="bench.gpu_check.spread_reward"))
-    grpo_args, magistral = grpo_settings(recipe, [])
+    grpo_args = grpo_settings(recipe, [])
     reward_funcs = bind_rewards(recipe)
     rows = load_canonical(str(DATA), "train", recipe.data.columns, limit=recipe.data.limit)
-    trainer = build_trainer(recipe, grpo_args, magistral, model, tokenizer,
-                            lora_config(recipe.model.lora), reward_funcs,
-                            to_grpo_dataset(rows, recipe.prompt))
+    trainer = build_trainer(recipe, grpo_args, model, tokenizer, lora_config(recipe.model.lora),
+                            reward_funcs, to_grpo_dataset(rows, recipe.prompt, tokenizer))
     meter = StepMeter(trainer, cuda)
     if cuda:
         torch.cuda.reset_peak_memory_stats()

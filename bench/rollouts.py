@@ -104,7 +104,7 @@ def smoke_step_times(recipe: str, steps: int) -> dict:
     """Median step time of `steps` training steps of a smoke recipe (no eval), in a subprocess."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [str(Path(sys.executable).parent / "reasoning-rl"), "train", recipe,
-                   f"trainer.max_steps={steps}", "eval.before_after=false",
+                   f"trainer.max_steps={steps}", "eval.heldout=null",
                    f"run.output_dir={tmp}/run", "trainer.save_steps=1000"]
         # Without this process's torch.distributed rendezvous variables: the child's colocated
         # engine must not try to join this process's group of one.

@@ -22,6 +22,7 @@ import yaml
 from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.sections import EvalSection
 from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
+from reasoning_rl.online.settings import RolloutSection
 from reasoning_rl.prompting import PromptSection, check_template
 from reasoning_rl.typecheck import collecting, convert, convert_fields
 
@@ -138,6 +139,7 @@ class Recipe:
     objective: ObjectiveSection | None = None  # filled with defaults under algorithm: magistral
     trainer: dict[str, Any] = field(default_factory=dict)
     eval: EvalSection = field(default_factory=EvalSection)
+    rollout: RolloutSection = field(default_factory=RolloutSection)
     stages: list[StageSpec] = field(default_factory=list)
 
     @property
@@ -383,7 +385,7 @@ def to_dict(recipe: Recipe) -> dict[str, Any]:
     data = dataclasses.asdict(recipe)
     data["run"]["output_dir"] = str(recipe.run_dir)
     order = ["run", "model", "data", "prompt", "rewards", "algorithm", "objective", "trainer",
-             "eval"]
+             "rollout", "eval"]
     if recipe.objective is None:  # algorithm: trl has no objective section
         del data["objective"]
     return {k: _plain(data[k]) for k in order + [k for k in data if k not in order] if k in data}

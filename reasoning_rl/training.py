@@ -223,11 +223,25 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
                           save_total_limit=None, **settings)
     except ValueError as exc:
         raise RecipeError(f"trainer: TRL rejects these settings: {exc}") from None
+    refill_rounds = 0
     if recipe.objective is not None:
         problems = objective_problems(args, recipe.objective)
         if problems:
             raise RecipeError(*problems)
+        refill_rounds = recipe.objective.max_refill_rounds
+    check_rollout(recipe, refill_rounds)
     return args
+
+
+def check_rollout(recipe: Recipe, refill_rounds: int) -> None:
+    """Refuse (exit 2) a `rollout` section the async path cannot run, before anything loads."""
+    from reasoning_rl.online.settings import check_async
+
+    check_async(recipe.rollout, recipe.trainer, refill_rounds)
+    if recipe.rollout.mode == "async":
+        from reasoning_rl.online.hooks import require_engine
+
+        require_engine()
 
 
 def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_funcs, dataset):
@@ -241,15 +255,25 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
               "train_dataset": dataset, "processing_class": tokenizer,
               "peft_config": peft_config, "callbacks": callbacks}
+    from reasoning_rl.online import hooks
     from reasoning_rl.vllm_cpu import colocate_engine_defaults
 
-    with colocate_engine_defaults(args, recipe.model.dtype):  # vLLM rollouts on CPU only
+    asynchronous = recipe.rollout.mode == "async"
+    context = (hooks.stream_generation() if asynchronous  # the engine runs in its own process
+               else colocate_engine_defaults(args, recipe.model.dtype))  # vLLM on CPU only
+    with context as cpu_colocate:
         if recipe.algorithm == "magistral":
             from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 
             trainer = MagistralGRPOTrainer(objective=recipe.objective, **kwargs)
         else:
             trainer = GRPOTrainer(**kwargs)
+    if asynchronous:
+        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir)
+    elif cpu_colocate:  # seeded requests: samples depend on the data order only, as in async
+        from reasoning_rl.online.seeding import bind_request_seeds
+
+        bind_request_seeds(trainer.vllm_generation, args.seed, lambda: trainer.state.global_step)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
 
