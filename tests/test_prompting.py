@@ -9,13 +9,13 @@ string. These tests run the real tokenizers and the real base model.
 from __future__ import annotations
 
 import pytest
-from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
-from reasoning_rl.eval.generation import Sampling, TransformersBackend
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.curation.filter_difficulty import DifficultyOptions, score_chunk
 from reasoning_rl.dataset import to_grpo_dataset
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
+from reasoning_rl.eval.generation import Sampling, TransformersBackend
 from reasoning_rl.model import load_tokenizer, resolve_model_path
 from reasoning_rl.prompting import (
     TEXT_STOP,

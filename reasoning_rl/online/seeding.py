@@ -70,9 +70,11 @@ def bind_request_seeds(generation: Any, run_seed: int, step_of: Callable[[], int
     refill rounds) are numbered 0, 1, ... so each gets its own seeds.
 
     >>> from types import SimpleNamespace as NS
-    >>> gen = NS(llm=NS(generate=lambda prompts, sampling_params, **kw: [p.seed for p in sampling_params]))
+    >>> seeds_of = lambda prompts, sampling_params, **kw: [p.seed for p in sampling_params]
+    >>> gen = NS(llm=NS(generate=seeds_of))
     >>> bind_request_seeds(gen, 0, lambda: 3)
-    >>> gen.llm.generate(["a"], sampling_params=NS(clone=lambda: NS(seed=None))) == request_seeds(0, 3, 0, 1)
+    >>> params = NS(clone=lambda: NS(seed=None))
+    >>> gen.llm.generate(["a"], sampling_params=params) == request_seeds(0, 3, 0, 1)
     True
     """
     rounds: dict[int, int] = {}

@@ -144,7 +144,8 @@ class RolloutStream:
             self._metric(f"online/staleness_hist/{k}", staleness.count(k) / len(staleness))
         self._metric("online/staleness_mean", sum(staleness) / len(staleness))
         self._metric("online/staleness_max", float(max(staleness)))
-        inflight = [b - a for a, b in zip(rollouts.first_version, rollouts.last_version)]
+        inflight = [b - a for a, b in zip(rollouts.first_version, rollouts.last_version,
+                                                  strict=True)]
         self._metric("online/inflight_updates_mean", sum(inflight) / len(inflight))
         self._metric("online/learner_idle_frac", idle / max(cycle, 1e-9))
         busy = rollouts.generate_s + rollouts.idle_s
