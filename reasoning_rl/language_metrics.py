@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from reasoning_rl.eval.grading import language_consistent
-from rewards.magistral import Sample
+from rewards.total import Sample
 from rewards.trl_functions import message_text
 
 RewardFn = Callable[..., list[float | None]]

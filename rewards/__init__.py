@@ -7,7 +7,7 @@
     True
 
 The TRL reward functions (`format_reward`, `correctness_reward`, `length_penalty`,
-`language_reward`, `magistral_reward`) take TRL's batch keywords; `score` grades one sample,
+`language_reward`, `total_reward`) take TRL's batch keywords; `score` grades one sample,
 `run_tests` runs code against tests in the sandbox, `is_correct` compares math answers. Names
 resolve on first use: sandbox worker processes import parts of this package and must stay light.
 """
@@ -23,8 +23,8 @@ _EXPORTS = {
     "correctness_reward": "rewards.trl_functions",
     "length_penalty": "rewards.trl_functions",
     "language_reward": "rewards.trl_functions",
-    "magistral_reward": "rewards.trl_functions",
-    "score": "rewards.magistral",
+    "total_reward": "rewards.trl_functions",
+    "score": "rewards.total",
     "run_tests": "rewards.code_exec",
     "is_correct": "rewards.math_answer",
 }

@@ -4,7 +4,7 @@ Magistral gives +0.1 when the problem, the thinking and the answer share one lan
 after LaTeX and code are removed (formulas and code say nothing about the natural language and
 confuse classifiers). We use ``lingua-language-detector`` (its models ship inside the wheel,
 nothing is downloaded at run time) restricted to the languages a run expects: restriction makes
-it faster and more accurate. We measured ``langid`` too (bench/rewards.py): it is faster but
+it faster and more accurate. We measured ``langid`` too (bench/reward_speed.py): it is faster but
 wrong on short sentences ("Two plus two makes four." -> French), which is exactly what a short
 answer part looks like.
 """

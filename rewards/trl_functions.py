@@ -3,7 +3,7 @@
 TRL calls each function with the whole batch (``prompts``, ``completions``, ``completion_ids``
 and every dataset column as a list) and logs ``rewards/<function name>/mean``. Splitting the
 reward into components lets training curves show format, correctness, length and language
-separately; with weight 1.0 each their sum is exactly ``rewards.magistral.score(...).total``.
+separately; with weight 1.0 each their sum is exactly ``rewards.total.score(...).total``.
 Completions and prompts may be plain strings or chat messages. Heavy work (math-verify, code
 execution) goes to worker processes and threads that live across calls.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rewards import magistral
+from rewards import total
 from rewards.format import FORMAT_REWARD
-from rewards.magistral import MagistralConfig, Sample
+from rewards.total import RewardSettings, Sample
 
 
 def message_text(value: Any, role: str | None = None) -> str:
@@ -65,7 +65,7 @@ def format_reward(prompts: Sequence[Any] | None = None, completions: Sequence[An
     [0.1, 0.0]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    return [FORMAT_REWARD if check.passed else 0.0 for check in magistral.format_checks(samples)]
+    return [FORMAT_REWARD if check.passed else 0.0 for check in total.format_checks(samples)]
 
 
 def correctness_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
@@ -81,9 +81,9 @@ def correctness_reward(prompts: Sequence[Any] | None = None, completions: Sequen
     [0.9]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = MagistralConfig(partial_credit=partial_credit,
+    config = RewardSettings(partial_credit=partial_credit,
                              allow_forgeable_tests=allow_forgeable_tests)
-    return magistral.correctness_scores(samples, magistral.format_checks(samples), config)
+    return total.correctness_scores(samples, total.format_checks(samples), config)
 
 
 def length_penalty(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
@@ -96,8 +96,8 @@ def length_penalty(prompts: Sequence[Any] | None = None, completions: Sequence[A
     [-0.05]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = MagistralConfig(l_max=l_max, l_cache=l_cache)
-    return magistral.length_scores(samples, magistral.format_checks(samples), config)
+    config = RewardSettings(l_max=l_max, l_cache=l_cache)
+    return total.length_scores(samples, total.format_checks(samples), config)
 
 
 def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
@@ -112,11 +112,11 @@ def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[
     [0.1, 0.0]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = MagistralConfig(languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES))
-    return magistral.language_scores(samples, magistral.format_checks(samples), config)
+    config = RewardSettings(languages=tuple(languages or total.MAGISTRAL_LANGUAGES))
+    return total.language_scores(samples, total.format_checks(samples), config)
 
 
-def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
+def total_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                      completion_ids: Sequence[Sequence[int]] | None = None,
                      l_max: int | None = None,
                      l_cache: int = 0, partial_credit: bool = False,
@@ -126,11 +126,11 @@ def magistral_reward(prompts: Sequence[Any] | None = None, completions: Sequence
 
     >>> reply = {"role": "assistant",
     ...          "content": "<think>Two and two.</think> The answer is \\\\boxed{4}."}
-    >>> magistral_reward(prompts=["What is 2+2?"], answer=["4"], completions=[[reply]])
+    >>> total_reward(prompts=["What is 2+2?"], answer=["4"], completions=[[reply]])
     [1.1]
     """
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = MagistralConfig(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
-                             languages=tuple(languages or magistral.MAGISTRAL_LANGUAGES),
+    config = RewardSettings(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
+                             languages=tuple(languages or total.MAGISTRAL_LANGUAGES),
                              allow_forgeable_tests=allow_forgeable_tests)
-    return [result.total for result in magistral.score_many(samples, config)]
+    return [result.total for result in total.score_many(samples, config)]

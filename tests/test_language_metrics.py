@@ -4,10 +4,10 @@ TRL's `log_metric` hook once every function has scored the batch."""
 from __future__ import annotations
 
 import pytest
-from reasoning_rl.train import bind_rewards, data_languages
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.language_metrics import LanguageMetrics
+from reasoning_rl.training import bind_rewards, data_languages
 from rewards import trl_functions
 
 PROMPTS = ["What is 3 plus 4?", "Combien font 3 plus 4 ?", "Combien font 3 plus 4 ?"]
@@ -38,8 +38,9 @@ def test_language_reward_judges_among_the_data_languages_unless_the_recipe_says(
     recipe = load_recipe("recipes/smoke_cpu_multilingual.yaml")
     rows = [{"lang": lang} for lang in ("fr", "zh", "")]
     assert data_languages(rows) == ("en", "fr", "zh")
-    bound = bind_rewards(recipe, data_languages(rows))[2]
+    bound = bind_rewards(recipe, languages=data_languages(rows))[2].__wrapped__  # the partial
     assert bound.keywords["languages"] == ["en", "fr", "zh"]
     recipe = load_recipe("recipes/smoke_cpu_multilingual.yaml",
                          ["rewards.2.params={languages: [en, de]}"])
-    assert bind_rewards(recipe, ("en", "fr"))[2].keywords["languages"] == ["en", "de"]
+    bound = bind_rewards(recipe, languages=("en", "fr"))[2].__wrapped__
+    assert bound.keywords["languages"] == ["en", "de"]

@@ -27,12 +27,12 @@ def test_reasoning_rl_exports_the_cli_entry_points():
 
 
 def test_rewards_exports_the_reward_functions():
-    from rewards import code_exec, magistral, math_answer, trl_functions
+    from rewards import code_exec, math_answer, total, trl_functions
 
     for name in ("format_reward", "correctness_reward", "length_penalty", "language_reward",
-                 "magistral_reward"):
+                 "total_reward"):
         assert getattr(rewards, name) is getattr(trl_functions, name)
-    assert rewards.score is magistral.score
+    assert rewards.score is total.score
     assert rewards.run_tests is code_exec.run_tests
     assert rewards.is_correct is math_answer.is_correct
     worded = "<think>Two plus two makes four.</think> The answer is \\boxed{4}."

@@ -2,13 +2,13 @@ import threading
 
 import pytest
 
-from rewards.magistral import score
+from rewards.total import score
 from rewards.trl_functions import (
     correctness_reward,
     format_reward,
     language_reward,
     length_penalty,
-    magistral_reward,
+    total_reward,
 )
 
 PROMPT = "Quelle est la somme de deux et deux ? Expliquez votre raisonnement."
@@ -38,21 +38,21 @@ def test_components_per_completion():
     assert penalties == pytest.approx([0.0, -0.05, -0.09, 0.0, 0.0])
 
 
-def test_sum_of_components_equals_magistral_total_exactly():
+def test_sum_of_components_equals_the_total_exactly():
     columns = [_call(fn, COMPLETIONS, **({"l_max": 100, "l_cache": 10}
                                          if fn is length_penalty else {})) for fn in COMPONENTS]
     for row, completion in enumerate(COMPLETIONS):
         expected = score(PROMPT, completion, task="math", answer="4", length_tokens=LENGTHS[row],
                          l_max=100, l_cache=10)
         assert sum(column[row] for column in columns) == expected.total
-    combined = _call(magistral_reward, COMPLETIONS, l_max=100, l_cache=10)
+    combined = _call(total_reward, COMPLETIONS, l_max=100, l_cache=10)
     assert combined == [sum(column[row] for column in columns) for row in range(len(COMPLETIONS))]
 
 
 def test_conversational_prompts_and_completions():
     prompts = [[{"role": "system", "content": "Réponds."}, {"role": "user", "content": PROMPT}]]
     completions = [[{"role": "assistant", "content": COMPLETIONS[0]}]]
-    assert magistral_reward(prompts=prompts, completions=completions, answer=["4"]) == [1.1]
+    assert total_reward(prompts=prompts, completions=completions, answer=["4"]) == [1.1]
 
 
 def test_code_task_uses_tests_column():
@@ -84,10 +84,10 @@ def test_task_column_any_case_and_unknown_task_is_unscorable():
     assert correctness_reward(prompts=[PROMPT] * 3, completions=[good] * 3, answer=["4"] * 3,
                               task=tasks) == [0.9, 0.9, None]
     assert format_reward(completions=[good] * 3, task=tasks) == [0.1, 0.1, 0.0]
-    assert magistral_reward(prompts=[PROMPT] * 3, completions=[good] * 3, answer=["4"] * 3,
+    assert total_reward(prompts=[PROMPT] * 3, completions=[good] * 3, answer=["4"] * 3,
                             task=tasks) == [1.1, 1.1, 0.0]
 
 
 def test_empty_box_earns_neither_format_nor_language():
     empty = "<think>Deux plus deux font quatre.</think> La réponse est $\\boxed{}$."
-    assert _call(magistral_reward, [empty]) == [0.0]
+    assert _call(total_reward, [empty]) == [0.0]

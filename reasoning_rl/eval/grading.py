@@ -2,7 +2,7 @@
 
 Why: a number reported by `eval`, the held-out before/after eval, the periodic eval or used by
 `data filter-difficulty` must mean what the training reward means. So the strict grade is
-bookkeeping around `rewards.magistral`: its format gate and its correctness component
+bookkeeping around `rewards.total`: its format gate and its correctness component
 (math-verify workers for math, the sandbox for code); a sample is strictly correct exactly when
 the reward would pay the correctness points. Two more views say what the model can do beyond
 the format: `lenient` (the answer is right wherever it is: the last `\\boxed{}` anywhere, else
@@ -20,8 +20,8 @@ from typing import Any
 from reasoning_rl.eval.generation import Completion
 from rewards.format import THINK_CLOSE, THINK_OPEN, last_boxed
 from rewards.language import detect, languages_for
-from rewards.magistral import MagistralConfig, Sample, correctness_scores, format_checks
 from rewards.math_answer import check_many, extract_answer
+from rewards.total import RewardSettings, Sample, correctness_scores, format_checks
 
 PARSE_TIMEOUT_S = 2
 
@@ -67,7 +67,7 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
                                   row.get("lang") or None))
             owners.append((index, completion))
     checks = format_checks(samples)
-    scores = correctness_scores(samples, checks, MagistralConfig())
+    scores = correctness_scores(samples, checks, RewardSettings())
     lenient = lenient_correct(samples, scores, checks)
     graded: list[list[Graded]] = [[] for _ in rows]
     for (index, completion), sample, check, score, loose in zip(

@@ -13,7 +13,7 @@ from reasoning_rl.eval.evaluate import EvalOptions, breakdown, evaluate_rows
 from reasoning_rl.eval.generation import Completion
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.report import markdown_table
-from rewards.magistral import score
+from rewards.total import score
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 

@@ -1,6 +1,6 @@
 import pytest
 
-from rewards.magistral import RewardBreakdown, Sample, score, score_many
+from rewards.total import RewardBreakdown, Sample, score, score_many
 
 GOOD = "<think>Two plus two makes four.</think> The answer is $\\boxed{4}$."
 

@@ -34,7 +34,7 @@ class Sample:
 
 
 @dataclass(frozen=True)
-class MagistralConfig:
+class RewardSettings:
     """Knobs of the reward; the defaults are the paper's (no length penalty without ``l_max``)."""
 
     l_max: int | None = None
@@ -77,7 +77,7 @@ def format_checks(samples: Sequence[Sample]) -> list[FormatCheck]:
 
 
 def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
-                       config: MagistralConfig = MagistralConfig()) -> list[float | None]:
+                       config: RewardSettings = RewardSettings()) -> list[float | None]:
     """0.9 per correct sample (scaled by the pass rate with partial credit); None: cannot score.
 
     A row whose task is neither math nor code (any casing) cannot be scored: None.
@@ -108,7 +108,7 @@ def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
 
 
 def length_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
-                  config: MagistralConfig = MagistralConfig()) -> list[float]:
+                  config: RewardSettings = RewardSettings()) -> list[float]:
     """The soft length penalty per sample (0 without ``l_max``, a length, or a passing gate)."""
     return [soft_length_penalty(s.length_tokens, config.l_max, config.l_cache)
             if c.passed and config.l_max and s.length_tokens is not None else 0.0
@@ -116,14 +116,14 @@ def length_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
 
 
 def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
-                    config: MagistralConfig = MagistralConfig()) -> list[float]:
+                    config: RewardSettings = RewardSettings()) -> list[float]:
     """0.1 per sample whose problem, thinking and answer share one language."""
     return [LANGUAGE_REWARD if c.passed and is_consistent(
                 s.prompt, c.thinking, c.answer, config.languages, s.lang or None) else 0.0
             for s, c in zip(samples, checks, strict=True)]
 
 
-def score_many(samples: Sequence[Sample], config: MagistralConfig = MagistralConfig()
+def score_many(samples: Sequence[Sample], config: RewardSettings = RewardSettings()
                ) -> list[RewardBreakdown]:
     """Grade a batch; math and code correctness run in parallel worker processes."""
     checks = format_checks(samples)
@@ -138,7 +138,7 @@ def score_many(samples: Sequence[Sample], config: MagistralConfig = MagistralCon
 def score(prompt: str, completion: str, *, task: str, answer: str | None = None,
           tests: Sequence[str] | None = None, length_tokens: int | None = None,
           lang: str | None = None, **config: object) -> RewardBreakdown:
-    """Grade one completion; ``config`` takes ``MagistralConfig`` fields (``l_max``, ...).
+    """Grade one completion; ``config`` takes ``RewardSettings`` fields (``l_max``, ...).
 
     >>> result = score("What is 2+2?", "<think>Two and two make four.</think> "
     ...                "The answer is \\\\boxed{4}.", task="math", answer="4")
@@ -146,4 +146,4 @@ def score(prompt: str, completion: str, *, task: str, answer: str | None = None,
     (1.1, 0.9)
     """
     sample = Sample(prompt, completion, task, answer, tests, length_tokens, lang)
-    return score_many([sample], MagistralConfig(**config))[0]
+    return score_many([sample], RewardSettings(**config))[0]
