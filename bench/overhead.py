@@ -46,7 +46,7 @@ def overrides(args: argparse.Namespace, variant: str, out_dir: str) -> list[str]
         f"trainer.max_completion_length={args.tokens}",
         # Every completion gets exactly `tokens` tokens, so each step does the same work.
         f"trainer.generation_kwargs={{min_new_tokens: {args.tokens}}}",
-        f"eval.limit={args.eval_problems}", f"eval.max_new_tokens={args.tokens}",
+        f"eval.heldout.limit={args.eval_problems}", f"eval.max_new_tokens={args.tokens}",
     ]
     if variant == "magistral":
         return common + ["algorithm=magistral", "objective.max_refill_rounds=0"]
