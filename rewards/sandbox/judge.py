@@ -133,8 +133,9 @@ def serve_candidate(code: str, requests: int, replies: int, plaindata) -> None:
 class _Link:
     """The judge's end of the pipes, with the current test's deadline."""
 
-    def __init__(self, requests: int, replies: int, plaindata) -> None:
+    def __init__(self, requests: int, replies: int, plaindata, pid: int) -> None:
         self.requests, self.replies, self.plaindata = requests, replies, plaindata
+        self.pid = pid  # the program's process (our child)
         self.deadline = 0.0
         self.broken = False  # after a timeout or a bad frame the channel cannot be trusted
 
@@ -145,9 +146,26 @@ class _Link:
         except self.plaindata.NotPlainData as error:
             self.broken = True
             raise _Stop("not_plain_data", str(error)) from None
-        except _Stop:
+        except _Stop as stop:
             self.broken = True
+            if stop.kind == "crash" and self._killed_for_time():
+                raise _Stop("timeout", "the program ran out of CPU time") from None
             raise
+
+    def _killed_for_time(self) -> bool:
+        """True if the program was killed by SIGKILL (its CPU-time limit) or SIGXCPU."""
+        import signal
+
+        for _ in range(40):  # it hung up; its exit status follows within milliseconds
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return False
+            if pid:
+                return os.WIFSIGNALED(status) and os.WTERMSIG(status) in (
+                    signal.SIGKILL, signal.SIGXCPU)
+            time.sleep(0.005)
+        return False
 
     def call(self, name: str, args: tuple, kwargs: dict):
         try:
@@ -312,7 +330,7 @@ def run(orders: dict, drop, plaindata) -> None:
     drop(orders["judge_limits"], orders.get("judge_uid"), orders["workdir"] + "-judge")
     tests = json.loads(_read_all(0))  # read only now: the tests never were in the program's memory
     os.set_blocking(request_w, False)  # sends honour the test's deadline too
-    judge(orders, tests, _Link(request_w, reply_r, plaindata), report)
+    judge(orders, tests, _Link(request_w, reply_r, plaindata, pid), report)
 
 
 def _read_all(fd: int) -> bytes:
