@@ -168,17 +168,22 @@ def _become_reaped_run() -> None:
         while True:
             pid, status = os.wait()
             if pid == 2:  # the run is always the second process of its namespace
-                _mirror_exit(status)
+                # Init cannot signal itself, so a killed run becomes exit status 128 + signal.
+                _EXIT(128 + os.WTERMSIG(status) if os.WIFSIGNALED(status)
+                      else os.WEXITSTATUS(status))
 
 
 def _mirror_exit(status: int) -> None:
-    """Exit the way a child did (same code, or killed by the same signal)."""
+    """Exit as the run did: the same exit status, or killed by the same signal."""
     import signal
 
-    if os.WIFSIGNALED(status):
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
-        os.kill(os.getpid(), os.WTERMSIG(status))
-    _EXIT(os.WEXITSTATUS(status) if os.WIFEXITED(status) else EXIT_CRASH)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+    if code > 128:
+        number = code - 128
+        if number not in (signal.SIGKILL, signal.SIGSTOP):  # those two cannot be caught anyway
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    _EXIT(code)
 
 
 def drop(limits: dict, uid, workdir: str, files: dict | None = None) -> None:
