@@ -34,8 +34,9 @@ def test_one_grpo_step_on_the_base_model_uses_the_text_prompt_everywhere(tmp_pat
     recipe["rewards"].append({"fn": "test_train_base.seen_reward"})
     recipe["trainer"].update(max_steps=1, num_generations=2, per_device_train_batch_size=2,
                              max_completion_length=MAX_TOKENS)
-    recipe["eval"].update(source=str(REPO / "data/arithmetic_heldout.jsonl"), limit=2,
-                          max_new_tokens=24)
+    recipe["eval"]["heldout"] = {"source": str(REPO / "data/arithmetic_heldout.jsonl"),
+                                 "limit": 2}
+    recipe["eval"]["max_new_tokens"] = 24
     path = tmp_path / "base.yaml"
     path.write_text(yaml.safe_dump(recipe))
     SEEN.clear()
