@@ -108,11 +108,11 @@ def run_bare(args: argparse.Namespace, out_dir: str) -> dict[str, Any]:
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns)
     config = GRPOConfig(output_dir=out_dir, seed=recipe.run.seed, report_to="none", use_cpu=True,
                         reward_weights=[r.weight for r in recipe.rewards], **recipe.trainer)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     trainer = GRPOTrainer(
         model=AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32), args=config,
         reward_funcs=[import_object(r.fn, "rewards") for r in recipe.rewards],
-        train_dataset=to_grpo_dataset(rows, recipe.prompt),
-        processing_class=AutoTokenizer.from_pretrained(folder))
+        train_dataset=to_grpo_dataset(rows, recipe.prompt, tokenizer), processing_class=tokenizer)
     callback_s: dict[str, float] = defaultdict(float)
     clock = instrument(trainer, callback_s)
     trainer.train()
