@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 
 from reasoning_rl.checkpoint import is_complete
 from reasoning_rl.config import load_recipe
-from reasoning_rl.model import resolve_model_path
+from reasoning_rl.model import load_tokenizer, resolve_model_path
 from reasoning_rl.run_log import read_metrics
 from reasoning_rl.training import train
 from rewards.trl_functions import message_text
@@ -110,15 +110,37 @@ def recorded_steps(path: Path) -> dict[int, list[str]]:
     return {line["step"]: line["problems"] for line in lines}
 
 
-def test_kill_after_checkpoint_then_resume_continues(tmp_path):
+@pytest.fixture(scope="module")
+def small_model(tmp_path_factory) -> str:
+    """The embedded model's architecture and tokenizer at 2 layers x 64 wide, random weights.
+
+    Why: the resume test is about checkpoint mechanics and data order, not what the model
+    learns; at full size its eight optimizer checkpoints took 12 GB of disk (a CI machine's disk
+    filled mid-save) and most of the test's time.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    source = resolve_model_path("embedded:smollm2-135m-instruct")
+    config = AutoConfig.from_pretrained(source)
+    config.update({"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+                   "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16})
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("small_model")
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    load_tokenizer(source).save_pretrained(folder)
+    return str(folder)
+
+
+def test_kill_after_checkpoint_then_resume_continues(tmp_path, small_model):
     steps = 4
     reward = [{"fn": "test_training.recording_reward", "params": {"path": ""}}]
 
     def recipe(name: str) -> Path:
         reward[0]["params"]["path"] = str(tmp_path / f"{name}.prompts.jsonl")
         return tiny_recipe(tmp_path, name, steps, rewards=reward,
+                           model={"name_or_path": small_model},
                            run={"name": name, "output_dir": str(tmp_path / name), "seed": 1,
-                                "keep_checkpoints": 5})
+                                "keep_checkpoints": 2})
 
     reference = run_cli(["train", str(recipe("straight"))])
     assert reference.wait(timeout=600) == 0, reference.stdout.read()[-3000:]
