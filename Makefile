@@ -22,7 +22,8 @@ DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/
 	reasoning_rl/curation/filter_difficulty.py reasoning_rl/curation/rows_io.py \
 	reasoning_rl/curation/translate.py reasoning_rl/curation/prepare.py \
 	reasoning_rl/eval/sections.py reasoning_rl/language_metrics.py reasoning_rl/online/settings.py \
-	reasoning_rl/online/seeding.py rewards/__init__.py rewards/format.py \
+	reasoning_rl/online/seeding.py reasoning_rl/online/transport.py reasoning_rl/online/hooks.py \
+	rewards/__init__.py rewards/format.py \
 	rewards/length.py rewards/language.py rewards/total.py rewards/math_answer.py \
 	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
 	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py

@@ -239,8 +239,9 @@ def check_rollout(recipe: Recipe, refill_rounds: int) -> None:
 
     check_async(recipe.rollout, recipe.trainer, refill_rounds)
     if recipe.rollout.mode == "async":
-        from reasoning_rl.online.hooks import require_engine
+        from reasoning_rl.online.hooks import adapter_rank, require_engine
 
+        adapter_rank(recipe.model.lora.r if recipe.model.lora else None, recipe.rollout)
         require_engine()
 
 
@@ -269,7 +270,9 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
         else:
             trainer = GRPOTrainer(**kwargs)
     if asynchronous:
-        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir)
+        lora = recipe.model.lora
+        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir,
+                     lora.r if lora else None)
     elif cpu_colocate:  # seeded requests: samples depend on the data order only, as in async
         from reasoning_rl.online.seeding import bind_request_seeds
 

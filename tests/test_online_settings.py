@@ -63,3 +63,11 @@ def test_async_without_vllm_installed_exits_2(recipe_path, capsys):
     err = capsys.readouterr().err
     assert "rollout.mode: async needs a vLLM engine, and vllm is not installed" in err
     assert not Path("runs").exists()
+
+
+def test_lora_rank_vllm_cannot_take_is_refused_before_loading(recipe_path, capsys):
+    overrides = ["model.lora={r: 1024, alpha: 16}"]
+    assert main(["train", str(recipe_path), *overrides]) == 2
+    err = capsys.readouterr().err
+    assert "model.lora.r" in err and "rollout.lora_transfer: merged" in err
+    assert not Path("runs").exists()

@@ -87,6 +87,25 @@ def test_lockstep_async_reproduces_sync(tmp_path):
     assert max(gaps.values()) < 1e-5, sorted(gaps.items(), key=lambda kv: -kv[1])[:3]
 
 
+def test_lora_policy_sends_its_adapter_only(tmp_path):
+    path = recipe(tmp_path, "lora0", 3, {"mode": "async", "max_staleness": 0})
+    raw = yaml.safe_load(path.read_text())
+    raw["model"] = {"name_or_path": "embedded:smollm2-135m-instruct", "dtype": "float32",
+                    "lora": {"r": 8, "alpha": 16, "dropout": 0.0}}
+    raw["trainer"]["learning_rate"] = 5e-3  # moves the adapter well past float noise
+    path.write_text(yaml.safe_dump(raw))
+    metrics = read_metrics(train(path))
+    assert [m["step"] for m in metrics] == [1, 2, 3]
+    for m in metrics:
+        # A few MB of adapter per version, not the 540 MB model.
+        assert 0.5 < m["online/weight_sync_mb"] < 20, m
+        # The engine applies the learner's current adapter: same log-probs on the sampled
+        # tokens after every sync, though the adapter changes a lot each step.
+        assert m["sampling/sampling_logp_difference/max"] < SAME_LOGP, m
+    adapter = load_file(str(tmp_path / "lora0" / "final" / "adapter_model.safetensors"))
+    assert max(t.abs().max().item() for k, t in adapter.items() if "lora_B" in k) > 1e-3
+
+
 def test_bounded_staleness_and_kill_9_resume(tmp_path):
     path = recipe(tmp_path, "async1", 4, {"mode": "async", "max_staleness": 1})
     run_dir = tmp_path / "async1"
@@ -108,5 +127,6 @@ def test_bounded_staleness_and_kill_9_resume(tmp_path):
         assert m["online/staleness_hist/0"] + m["online/staleness_hist/1"] == pytest.approx(1.0)
         assert 0.0 <= m["online/learner_idle_frac"] <= 1.0
         assert m["online/weight_sync_s"] > 0.0
+        assert m["online/weight_sync_mb"] > 400  # the full model (no LoRA): ~513 MiB
     # Generation ran ahead: some samples were drawn from the policy one step older.
     assert any(m["online/staleness_hist/1"] > 0 for m in metrics), metrics

@@ -11,6 +11,10 @@ actually sampled each token, which is what the learner's importance-sampling cor
 
 Bounded staleness is enforced here, before generation: batch b (trained at step b) may start only
 once version b - K is loaded, so no first token is older than K versions when it is trained on.
+
+A LoRA policy arrives as an adapter folder. Every request names one LoRA slot (id 1); a new
+version replaces the adapter in that slot between two engine steps (`remove_lora`, `add_lora`),
+so running requests decode their next tokens with it, as a full-weight reload does.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.online.transport import latest_version, load_version
+from reasoning_rl.online.transport import adapter_path, latest_version, load_version
 
 POLL_S = 0.01  # how often an idle generator looks for new weights or new prompts
 
@@ -41,6 +45,7 @@ class EngineSpec:
     weights_dir: str
     parent_pid: int
     engine_kwargs: dict[str, Any] = field(default_factory=dict)
+    lora_rank: int | None = None  # set: versions are LoRA adapters of at most this rank
 
 
 @dataclass
@@ -67,35 +72,56 @@ class Rollouts:
     reload_s: list[float]
 
 
+LORA_SLOT = 1  # the one adapter id every request uses; its contents change with each version
+
+
 class EngineState:
     """The engine plus the policy version it holds; `refresh()` loads a newer version if any."""
 
-    def __init__(self, llm: Any, weights_dir: Path) -> None:
+    def __init__(self, llm: Any, weights_dir: Path, adapters: bool = False) -> None:
         self.llm = llm
         self.weights_dir = weights_dir
+        self.adapters = adapters
+        self.lora_request: Any = None  # adapters: the request naming the loaded version
         self.version: int | None = None
         self.reload_s: list[float] = []
         self.dirty_cache = False
 
     def refresh(self) -> bool:
         """Load the newest published weights in place; True when the version changed."""
-        from reasoning_rl.vllm_cpu import repack_tied_head
-
         newest = latest_version(self.weights_dir)
         if newest is None or newest == self.version:
             return False
         start = time.perf_counter()
         try:
-            tensors = load_version(self.weights_dir, newest)
+            self._load_adapter(newest) if self.adapters else self._load_weights(newest)
         except FileNotFoundError:  # pruned between reading the pointer and opening: retry later
             return False
-        self.llm.collective_rpc("reload_weights",
-                                kwargs={"weights_iterator": iter(tensors.items())})
-        self.llm.apply_model(repack_tied_head)
         self.version = newest
         self.dirty_cache = True
         self.reload_s.append(time.perf_counter() - start)
         return True
+
+    def _load_weights(self, version: int) -> None:
+        from reasoning_rl.vllm_cpu import repack_tied_head
+
+        tensors = load_version(self.weights_dir, version)
+        self.llm.collective_rpc("reload_weights",
+                                kwargs={"weights_iterator": iter(tensors.items())})
+        self.llm.apply_model(repack_tied_head)
+
+    def _load_adapter(self, version: int) -> None:
+        from vllm.lora.request import LoRARequest
+
+        path = adapter_path(self.weights_dir, version)
+        if not (path / "adapter_config.json").is_file():
+            raise FileNotFoundError(path)
+        engine = self.llm.llm_engine
+        request = LoRARequest("policy", LORA_SLOT, str(path))
+        if self.lora_request is not None:
+            engine.remove_lora(LORA_SLOT)
+        engine.add_lora(request)  # loads now: running requests see it from the next step
+        self.lora_request = request
 
 
 def build_engine(spec: EngineSpec) -> Any:
@@ -104,11 +130,14 @@ def build_engine(spec: EngineSpec) -> Any:
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     from vllm import LLM
 
+    lora = {}
+    if spec.lora_rank is not None:
+        lora = {"enable_lora": True, "max_loras": 1, "max_lora_rank": spec.lora_rank}
     # Engine seed 0 as TRL's colocate engine on rank 0; every request carries its own seed anyway.
     return LLM(model=spec.model, dtype=spec.dtype, seed=0, enforce_eager=True,
                max_model_len=spec.max_model_len, max_num_seqs=spec.max_num_seqs,
                max_num_batched_tokens=4096, logprobs_mode="processed_logprobs",
-               **spec.engine_kwargs)
+               **lora, **spec.engine_kwargs)
 
 
 def wait_for_version(state: EngineState, needed: int, parent_pid: int) -> float:
@@ -135,7 +164,8 @@ def generate_batch(state: EngineState, plan: BatchPlan, sampling: dict[str, Any]
     ids = [f"{plan.step}-{row}" for row in range(len(plan.prompt_ids))]
     for request_id, prompt, seed in zip(ids, plan.prompt_ids, plan.seeds, strict=True):
         params = SamplingParams(**sampling, seed=seed, output_kind=RequestOutputKind.CUMULATIVE)
-        engine.add_request(request_id, {"prompt_token_ids": prompt}, params)
+        engine.add_request(request_id, {"prompt_token_ids": prompt}, params,
+                           lora_request=state.lora_request)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
     done: dict[str, Any] = {}
@@ -169,7 +199,8 @@ def run_generator(spec: EngineSpec, plans: Any, results: Any) -> None:
     `None` on `plans` stops it. An exception is sent to the learner as text before exiting.
     """
     try:
-        state = EngineState(build_engine(spec), Path(spec.weights_dir))
+        state = EngineState(build_engine(spec), Path(spec.weights_dir),
+                            adapters=spec.lora_rank is not None)
         results.put(("ready", None))
         while True:
             waiting = time.perf_counter()  # idle: no prompts yet, or the K bound holds us back

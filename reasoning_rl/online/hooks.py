@@ -53,7 +53,10 @@ def stream_generation_class() -> type:
             self.stream = None
 
         def sync_weights(self) -> None:
-            self.stream.publish(self._iter_named_params())
+            if self.stream.spec.lora_rank is not None:  # the adapter alone, unmerged
+                self.stream.publish_adapter(self.model)
+            else:
+                self.stream.publish(self._iter_named_params())
 
         def generate(self, prompts, images, num_generations, profiler=None):
             if images is not None and any(image is not None for image in images):
@@ -112,16 +115,45 @@ class _CloseStream(TrainerCallback):
         self.stream.close()
 
 
-def attach(trainer: Any, rollout: RolloutSection, dtype: str, run_dir: Path) -> RolloutStream:
-    """Start the generator process for `trainer` (built under `stream_generation()`)."""
+VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)  # the `max_lora_rank` vLLM accepts
+
+
+def adapter_rank(lora_r: int | None, rollout: RolloutSection) -> int | None:
+    """The engine's `max_lora_rank` when versions travel as adapters, else None (full weights).
+
+    >>> adapter_rank(12, RolloutSection(mode="async")), adapter_rank(None, RolloutSection())
+    (16, None)
+    >>> adapter_rank(12, RolloutSection(mode="async", lora_transfer="merged")) is None
+    True
+    """
+    if lora_r is None or rollout.lora_transfer != "adapter":
+        return None
+    fitting = [rank for rank in VLLM_LORA_RANKS if rank >= lora_r]
+    if not fitting:
+        raise RecipeError(f"model.lora.r: vLLM's LoRA layers take ranks up to "
+                          f"{VLLM_LORA_RANKS[-1]}, got {lora_r}; set rollout.lora_transfer: "
+                          f"merged to send merged full weights instead")
+    return fitting[0]
+
+
+def attach(trainer: Any, rollout: RolloutSection, dtype: str, run_dir: Path,
+           lora_r: int | None) -> RolloutStream:
+    """Start the generator process for `trainer` (built under `stream_generation()`).
+
+    `lora_r`: the recipe's LoRA rank (None for a full fine-tune).
+    """
     generation = trainer.vllm_generation
     weights_dir = rollout.transport_dir or str(default_dir(run_dir))
+    base_model = generation.model
+    if hasattr(base_model, "get_base_model"):  # PEFT: the engine loads the base checkpoint
+        base_model = base_model.get_base_model()
     spec = EngineSpec(
-        model=generation.model.name_or_path, dtype=dtype,
+        model=base_model.name_or_path, dtype=dtype,
         seed=trainer.args.seed, max_model_len=generation.max_model_length,
         max_num_seqs=generation.max_num_seqs, sampling=sampling_kwargs(generation),
         max_staleness=rollout.max_staleness, weights_dir=weights_dir, parent_pid=os.getpid(),
         engine_kwargs=engine_kwargs(generation),
+        lora_rank=adapter_rank(lora_r, rollout),
     )
     stream = RolloutStream(spec, trainer, rollout.batch_timeout_s)
     generation.stream = stream

@@ -23,12 +23,16 @@ class RolloutSection:
     results, from a separate process). `batch_timeout_s`: the learner stops with an error when
     the generator delivers nothing for this long (dead engine, stalled weight transfer).
     `transport_dir`: where weights are published for the generator (None: a folder in /dev/shm).
+    `lora_transfer` (LoRA policies): `adapter` sends the adapter alone and the engine applies it
+    as a vLLM LoRA; `merged` sends full weights with the adapter merged in (for adapters vLLM's
+    LoRA layers cannot take, e.g. `modules_to_save`).
     """
 
     mode: Literal["sync", "async"] = "sync"
     max_staleness: int = 1
     batch_timeout_s: float = 600.0
     transport_dir: str | None = None
+    lora_transfer: Literal["adapter", "merged"] = "adapter"
 
 
 def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds: int) -> None:

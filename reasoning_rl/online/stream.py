@@ -74,8 +74,15 @@ class RolloutStream:
     def publish(self, named_tensors: Iterator[tuple[str, Any]]) -> None:
         """Publish the learner's weights as version = global step, then plan ahead."""
         step = self.trainer.state.global_step
-        seconds = self.publisher.publish(step, named_tensors)
-        self._metric("online/weight_sync_s", seconds)
+        self._metric("online/weight_sync_s", self.publisher.publish(step, named_tensors))
+        self._metric("online/weight_sync_mb", self.publisher.last_bytes / 2**20)
+        self._plan_until(step + self.spec.max_staleness)
+
+    def publish_adapter(self, peft_model: Any) -> None:
+        """Publish a LoRA policy's adapter alone as version = global step, then plan ahead."""
+        step = self.trainer.state.global_step
+        self._metric("online/weight_sync_s", self.publisher.publish_adapter(step, peft_model))
+        self._metric("online/weight_sync_mb", self.publisher.last_bytes / 2**20)
         self._plan_until(step + self.spec.max_staleness)
 
     # -- batches -----------------------------------------------------------------------------

@@ -7,6 +7,9 @@ atomically replaces a small `LATEST` pointer; the generator polls the pointer be
 steps and loads the tensors zero-copy (mmap). A reader therefore sees a whole version or the
 previous one, never a torn one. The two newest versions are kept so a reader that is still
 loading version v-1 when v lands is not cut off.
+
+A LoRA policy publishes its adapter alone (`publish_adapter`: PEFT's own folder layout, which
+vLLM's LoRA loader reads), megabytes instead of the whole model, and no merge on the learner.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -53,6 +58,7 @@ class WeightPublisher:
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.last_bytes = 0  # size of the latest published version, for the transfer metric
         self.clear()  # versions of an earlier (killed) run
 
     def clear(self) -> None:
@@ -60,6 +66,8 @@ class WeightPublisher:
         for path in [*self.folder.glob("v*.safetensors"), *self.folder.glob(".*tmp"),
                      self.folder / POINTER]:
             path.unlink(missing_ok=True)
+        for path in [*self.folder.glob("v*.adapter"), *self.folder.glob(".*tmp.adapter")]:
+            shutil.rmtree(path, ignore_errors=True)
 
     def publish(self, version: int, named_tensors: Iterable[tuple[str, torch.Tensor]]) -> float:
         """Write `version` and point readers at it; return the seconds it took."""
@@ -69,16 +77,42 @@ class WeightPublisher:
         staging = self.folder / f".v{version}.tmp"
         save_file(tensors, str(staging))
         os.replace(staging, self.folder / f"v{version}.safetensors")
+        self.last_bytes = (self.folder / f"v{version}.safetensors").stat().st_size
+        self._point_to(version)
+        return time.perf_counter() - start
+
+    def publish_adapter(self, version: int, peft_model: Any) -> float:
+        """Write a PEFT model's adapter (only) as `version`; return the seconds it took.
+
+        >>> import tempfile, torch
+        >>> from peft import LoraConfig, get_peft_model
+        >>> model = get_peft_model(torch.nn.Sequential(torch.nn.Linear(4, 4)),
+        ...                        LoraConfig(r=2, target_modules=["0"]))
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = WeightPublisher(folder).publish_adapter(1, model)
+        >>> sorted(p.name for p in adapter_path(folder, 1).iterdir())
+        ['README.md', 'adapter_config.json', 'adapter_model.safetensors']
+        """
+        start = time.perf_counter()
+        staging = self.folder / f".v{version}.tmp.adapter"
+        peft_model.save_pretrained(str(staging))
+        final = adapter_path(self.folder, version)
+        shutil.rmtree(final, ignore_errors=True)  # left by a killed run at the same step
+        os.replace(staging, final)
+        self.last_bytes = sum(p.stat().st_size for p in final.iterdir())
+        self._point_to(version)
+        return time.perf_counter() - start
+
+    def _point_to(self, version: int) -> None:
         pointer = self.folder / f".{POINTER}.tmp"
         pointer.write_text(json.dumps({"version": version}))
         os.replace(pointer, self.folder / POINTER)
-        self._prune(version)
-        return time.perf_counter() - start
-
-    def _prune(self, newest: int) -> None:
-        for path in self.folder.glob("v*.safetensors"):
-            if int(path.stem[1:]) <= newest - KEEP_VERSIONS:
-                path.unlink(missing_ok=True)
+        for path in [*self.folder.glob("v*.safetensors"), *self.folder.glob("v*.adapter")]:
+            if int(path.name[1:].split(".")[0]) <= version - KEEP_VERSIONS:
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
 
 def latest_version(folder: Path) -> int | None:
@@ -87,6 +121,11 @@ def latest_version(folder: Path) -> int | None:
         return int(json.loads((Path(folder) / POINTER).read_text())["version"])
     except FileNotFoundError:
         return None
+
+
+def adapter_path(folder: Path, version: int) -> Path:
+    """Where `publish_adapter` puts `version`: a PEFT adapter folder."""
+    return Path(folder) / f"v{version}.adapter"
 
 
 def load_version(folder: Path, version: int) -> dict[str, torch.Tensor]:
