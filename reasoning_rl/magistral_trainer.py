@@ -20,6 +20,7 @@ computed independently.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,7 @@ from reasoning_rl.magistral_objective import (
     weighted_token_loss,
 )
 from reasoning_rl.objective_section import ObjectiveSection, objective_problems
+from reasoning_rl.scaffold import hint_share, hinted_rows
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.
@@ -45,6 +47,8 @@ _TRL_HOOKS = (
     "_compute_loss",
     "_get_per_token_logps_and_entropies",
     "_prepare_inputs",
+    "_generate",
+    "_tokenize_prompts",
 )
 WEIGHT_KEY = "magistral_seq_weight"
 _LEFT_PADDED = {"prompt_ids": "pad", "prompt_mask": 0}
@@ -132,13 +136,15 @@ class _Round:
 class MagistralGRPOTrainer(trl.GRPOTrainer):
     """GRPOTrainer whose advantages, group filter and loss are Magistral's (arXiv 2506.10910).
 
-    Same constructor as `trl.GRPOTrainer`, plus the keyword `objective`.
+    Same constructor as `trl.GRPOTrainer`, plus the keywords `objective` and `scaffold` (the
+    prompt with `objective.scaffold_examples` for a problem text; see `reasoning_rl.scaffold`).
     """
 
     # Our weights already spread the normaliser over micro-batches: Trainer must not rescale.
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *, objective: ObjectiveSection | None = None, **grpo_trainer_kwargs):
+    def __init__(self, *, objective: ObjectiveSection | None = None,
+                 scaffold: Callable[[str], object] | None = None, **grpo_trainer_kwargs):
         missing = [name for name in _TRL_HOOKS if not hasattr(trl.GRPOTrainer, name)]
         _require(not missing, f"GRPOTrainer lacks {missing}")
         self.objective = objective or ObjectiveSection()
@@ -153,6 +159,9 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         self._captured_rewards: torch.Tensor | None = None
         self._magistral_skip = False
         self._refill_generator = torch.Generator().manual_seed(args.seed + 1)
+        self._scaffold = scaffold if self.objective.scaffold_steps else None
+        self._round_problems: list[str] = []
+        self._round = 0  # generation rounds (first + refills) of the current step
 
     # -- generation phase -------------------------------------------------------------------
 
@@ -162,8 +171,28 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         self._captured_rewards = rewards_per_func
         return rewards_per_func
 
+    def _generate(self, prompts: list):
+        """TRL's generation; scaffolded groups are sampled from their hinted prompt, and the
+        prompt ids returned (what the policy is trained on) are always the plain prompt's."""
+        share = hint_share(self.state.global_step, self.objective.scaffold_steps)
+        if self._scaffold is None or not self.model.training or share == 0.0:
+            return super()._generate(prompts)
+        _require(len(self._round_problems) == len(prompts), "scaffold: problems and prompts differ")
+        # Seeded by step and round: a resumed run scaffolds the same groups.
+        flags = hinted_rows(len(prompts), self.num_generations, share, self.args.seed,
+                            self.state.global_step * 64 + self._round)
+        problems = self._round_problems
+        shown = [self._scaffold(problem) if flag else prompt
+                 for prompt, problem, flag in zip(prompts, problems, flags, strict=True)]
+        result = list(super()._generate(shown))
+        result[0] = self._tokenize_prompts(prompts)[0]
+        self._metrics["train"]["scaffold/hinted_frac"].append(sum(flags) / len(flags))
+        return tuple(result)
+
     def _score_round(self, inputs: list[dict]) -> _Round:
         self._captured_rewards = None
+        self._round_problems = [x.get("problem", "") for x in inputs]
+        self._round += 1
         batch = super()._generate_and_score_completions(inputs)
         _require(self._captured_rewards is not None, "_calculate_rewards was not called")
         per_func = self._captured_rewards
@@ -182,6 +211,7 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         start = time.perf_counter()
         mode = "train" if self.model.training else "eval"
         group_size = self.num_generations if mode == "train" else self.num_generations_eval
+        self._round = 0
         rounds = [self._score_round(inputs)]
         target = rounds[0].rewards.numel() // group_size
         refills = self.objective.max_refill_rounds if mode == "train" else 0

@@ -9,9 +9,11 @@ torch nor TRL.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+
+from reasoning_rl.prompting import ExampleTurn
 
 # Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
 DEFAULT_EQUAL_ATOL = 1e-6
@@ -26,6 +28,9 @@ class ObjectiveSection:
     `equal_reward_atol`: rewards within this distance count as equal (group filtered).
     `drop_filtered_rows`: remove filtered groups' rows from the batch to save compute; the loss
     is the same either way, since filtered rows carry weight 0.
+    `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.scaffold`): worked
+    examples shown to the sampler only, for a share of groups that falls from 1 to 0 over the
+    first `scaffold_steps` steps; the policy is trained on the recipe's own prompt.
 
     >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows
     True
@@ -34,6 +39,8 @@ class ObjectiveSection:
     max_refill_rounds: int = 0
     equal_reward_atol: float = DEFAULT_EQUAL_ATOL
     drop_filtered_rows: bool = True
+    scaffold_examples: list[ExampleTurn] = field(default_factory=list)
+    scaffold_steps: int = 0
 
 
 def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
@@ -79,7 +86,30 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
         problems.append("objective.max_refill_rounds: refill needs "
                         f"trainer.gradient_accumulation_steps = 1 (a refilled batch cannot be "
                         f"split evenly); got {gas}")
-    return problems
+    return problems + scaffold_problems(args, options)
+
+
+def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
+    """What is wrong with the scaffold options, by key path (empty when they can run).
+
+    >>> from types import SimpleNamespace
+    >>> scaffold_problems(SimpleNamespace(use_vllm=False), ObjectiveSection(scaffold_steps=5))
+    ['objective.scaffold_steps: 5 steps of scaffold but objective.scaffold_examples is empty']
+    """
+    steps, examples = options.scaffold_steps, options.scaffold_examples
+    if steps < 0:
+        return [f"objective.scaffold_steps: expected an integer >= 0; got {steps}"]
+    if steps and not examples:
+        return [f"objective.scaffold_steps: {steps} steps of scaffold but "
+                f"objective.scaffold_examples is empty"]
+    if examples and not steps:
+        return ["objective.scaffold_examples: set objective.scaffold_steps > 0 (the steps over "
+                "which the scaffold fades out), or remove the examples"]
+    if steps and args.use_vllm and getattr(args, "vllm_importance_sampling_correction", True):
+        return ["objective.scaffold_steps: scaffolded samples come from another prompt, so "
+                "vLLM's importance-sampling correction would compare different contexts; set "
+                "trainer.vllm_importance_sampling_correction: false"]
+    return []
 
 
 def grpo_view(trainer: dict[str, Any]) -> SimpleNamespace:

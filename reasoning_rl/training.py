@@ -9,6 +9,7 @@ objective, `algorithm: trl` keeps TRL's own.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -31,7 +32,7 @@ from reasoning_rl.language_metrics import LanguageMetrics
 from reasoning_rl.model import load_policy
 from reasoning_rl.objective_section import objective_problems
 from reasoning_rl.plan.launch import require_gpus_for
-from reasoning_rl.prompting import answer_text, stop_strings
+from reasoning_rl.prompting import answer_text, build_prompt, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
 
 
@@ -266,7 +267,8 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
         if recipe.algorithm == "magistral":
             from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 
-            trainer = MagistralGRPOTrainer(objective=recipe.objective, **kwargs)
+            trainer = MagistralGRPOTrainer(objective=recipe.objective,
+                                           scaffold=scaffold_prompt(recipe, tokenizer), **kwargs)
         else:
             trainer = GRPOTrainer(**kwargs)
     if asynchronous:
@@ -279,6 +281,15 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
         bind_request_seeds(trainer.vllm_generation, args.seed, lambda: trainer.state.global_step)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
+
+
+def scaffold_prompt(recipe: Recipe, tokenizer) -> Callable[[str], Any] | None:
+    """problem -> the recipe's prompt with `objective.scaffold_examples` (None: no scaffold)."""
+    objective = recipe.objective
+    if objective is None or not objective.scaffold_steps:
+        return None
+    hinted = dataclasses.replace(recipe.prompt, examples=objective.scaffold_examples)
+    return functools.partial(build_prompt, prompt=hinted, tokenizer=tokenizer)
 
 
 def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,

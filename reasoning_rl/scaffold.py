@@ -1,0 +1,52 @@
+"""Scaffolded rollouts for base checkpoints: worked examples shown to the sampler only, faded out.
+
+Why: a base model does not follow the Magistral format from instructions alone. Measured on the
+embedded Gemma 3 270M (held-out arithmetic, 128 samples at temperature 1.0): 0 samples pass the
+format gate with the instructions only, so GRPO sees all-equal groups and never updates; with one
+worked example in the prompt 77 % pass, but a policy trained on that prompt learns to copy the
+example, and still fails without it.
+
+So for a share of groups that falls linearly from 1 at step 0 to 0 at `objective.scaffold_steps`,
+completions are sampled from the prompt WITH `objective.scaffold_examples`, while rewards, the
+advantages and the update use the recipe's own prompt WITHOUT them, as if the policy had written
+those completions itself. With one update per batch the importance ratio is 1, so for these
+groups the surrogate is the advantage-weighted log-likelihood of the scaffolded samples under the
+plain prompt: well-formed, correct answers become likelier without any example, badly formed ones
+less likely. This is off-policy guidance in the spirit of LUFFY (Yan et al., 2025), which mixes
+off-policy traces into GRPO groups. From `scaffold_steps` on, training is plain on-policy GRPO.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def hint_share(step: int, scaffold_steps: int) -> float:
+    """Share of groups sampled with the scaffold at optimizer step `step` (0-based).
+
+    >>> [hint_share(s, 4) for s in range(6)]
+    [1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    >>> hint_share(0, 0)
+    0.0
+    """
+    if scaffold_steps <= 0:
+        return 0.0
+    return max(0.0, 1.0 - step / scaffold_steps)
+
+
+def hinted_rows(rows: int, group_size: int, share: float, seed: int, draw: int) -> list[bool]:
+    """Which rows are sampled with the scaffold: whole groups at once, `share` of them on average.
+
+    Deterministic in (`seed`, `draw`), so a resumed run scaffolds the same groups.
+
+    >>> hinted_rows(6, 2, 1.0, 0, 0), hinted_rows(4, 2, 0.0, 0, 0)
+    ([True, True, True, True, True, True], [False, False, False, False])
+    >>> flags = hinted_rows(8, 4, 0.5, 0, 3)
+    >>> flags[:4] == [flags[0]] * 4 and flags[4:] == [flags[4]] * 4
+    True
+    """
+    if rows % group_size:
+        raise ValueError(f"{rows} rows do not split into groups of {group_size}")
+    generator = torch.Generator().manual_seed(seed * 1_000_003 + draw)
+    groups = torch.rand(rows // group_size, generator=generator) < share
+    return [bool(flag) for flag in groups.repeat_interleave(group_size)]
