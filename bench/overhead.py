@@ -1,9 +1,11 @@
 """Overhead of `reasoning-rl train` over plain TRL, side by side in one run.
 
-    flock /tmp/rrl-heavy.lock .venv/bin/python bench/overhead.py [--steps 6] [--rounds 1]
+    .venv/bin/python -m bench.overhead [--steps 6] [--rounds 1]      # from the repo root
 
 One small configuration (recipes/smoke_cpu.yaml's model, data, prompt and rewards; 1 prompt x
-4 generations of exactly `--tokens` tokens per step, a checkpoint at the last step) runs as:
+4 generations of exactly `--tokens` tokens per step, a checkpoint at the last step, and a
+tie-breaking `spread_reward` so every group is informative and every variant updates every step)
+runs as:
 
 - `bare`: `trl.GRPOTrainer` built by hand, no callbacks of ours, the same GRPOConfig values;
 - `trl`: `reasoning_rl.train(recipe)` with `algorithm: trl` (what `reasoning-rl train` runs);
@@ -21,6 +23,7 @@ shared, so absolute seconds are not.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import subprocess
@@ -38,9 +41,25 @@ RECIPE = REPO / "recipes/smoke_cpu.yaml"
 VARIANTS = ("bare", "trl", "magistral")
 
 
+def spread_reward(completions, **kwargs) -> list[float]:
+    """A deterministic score in [0, 0.01) from each completion's text: groups never tie.
+
+    Why: with the production rewards alone, a small model's groups are often all-equal, and the
+    Magistral objective then skips the update (a cheaper step, not a faster framework). Added
+    to every variant, so all of them update on every step.
+
+    >>> spread_reward(["a", "b"]) != spread_reward(["b", "a"])
+    True
+    """
+    texts = [c if isinstance(c, str) else c[-1]["content"] for c in completions]
+    return [int(hashlib.sha256(t.encode()).hexdigest()[:8], 16) / 2**32 / 100 for t in texts]
+
+
 def overrides(args: argparse.Namespace, variant: str, out_dir: str) -> list[str]:
     """The smoke recipe shrunk to a few equal-cost steps (same values for every variant)."""
     common = [
+        "rewards=[{fn: rewards.trl_functions.format_reward}, "
+        "{fn: rewards.trl_functions.correctness_reward}, {fn: bench.overhead.spread_reward}]",
         f"run.output_dir={out_dir}", "run.name=overhead", f"trainer.max_steps={args.steps}",
         f"trainer.save_steps={args.steps}", "trainer.save_only_model=true",
         f"trainer.max_completion_length={args.tokens}",
@@ -155,8 +174,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def launch(args: argparse.Namespace, variant: str) -> dict[str, Any]:
-    command = [sys.executable, __file__, "--child", variant, "--steps", str(args.steps),
-               "--tokens", str(args.tokens), "--eval-problems", str(args.eval_problems)]
+    command = [sys.executable, "-m", "bench.overhead", "--child", variant,
+               "--steps", str(args.steps), "--tokens", str(args.tokens),
+               "--eval-problems", str(args.eval_problems)]
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode or not lines:
