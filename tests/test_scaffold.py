@@ -20,23 +20,29 @@ from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
 from reasoning_rl.objective_section import ObjectiveSection
 from reasoning_rl.prompting import ExampleTurn
 
-HINT = "Worked example: 2 + 2 = 4.\n"
+HINT = "Worked example: 2 + 2 = 4."
 
 
-def plain(problem: str) -> str:
-    return f"Question: {problem}\nAnswer:"
+def text_prompt(problem: str, hint: bool = False) -> str:
+    return (HINT + "\n" if hint else "") + f"Question: {problem}\nAnswer:"
 
 
-def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path):
+def chat_prompt(problem: str, hint: bool = False) -> list[dict[str, str]]:
+    turns = [{"role": "user", "content": "2 + 2?"}, {"role": "assistant", "content": HINT}]
+    return (turns if hint else []) + [{"role": "user", "content": problem}]
+
+
+@pytest.mark.parametrize("build", [text_prompt, chat_prompt], ids=["text", "chat"])
+def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
     folder = ensure_converted("embedded:smollm2-135m-instruct")
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     problems = ["What is 1 + 1?", "What is 3 + 5?"]
-    dataset = Dataset.from_dict({"prompt": [plain(p) for p in problems], "problem": problems})
+    dataset = Dataset.from_dict({"prompt": [build(p) for p in problems], "problem": problems})
     seen: dict[str, list] = {"generated_from": [], "trained_on": [], "rewarded": []}
 
     def reward(prompts, completions, **kwargs):
-        seen["rewarded"].extend(prompts)
+        seen["rewarded"].extend(str(p) for p in prompts)
         return [float(len(c)) for c in completions]  # groups almost never tie
 
     class Recording(MagistralGRPOTrainer):
@@ -55,12 +61,14 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path):
     objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")])
     trainer = Recording(model=model, args=args, reward_funcs=[reward], train_dataset=dataset,
                         processing_class=tokenizer, objective=objective,
-                        scaffold=lambda problem: HINT + plain(problem))
+                        scaffold=lambda problem: build(problem, hint=True))
     trainer.train()
 
-    assert sorted(set(seen["generated_from"])) == sorted(HINT + plain(p) for p in problems)
-    assert sorted(set(seen["trained_on"])) == sorted(plain(p) for p in problems)
-    assert sorted(set(seen["rewarded"])) == sorted(plain(p) for p in problems)
+    assert len(seen["generated_from"]) == len(seen["rewarded"]) == 4 and seen["trained_on"]
+    assert all(HINT in text for text in seen["generated_from"])
+    assert not any(HINT in text for text in seen["trained_on"] + seen["rewarded"])
+    assert sorted(set(seen["rewarded"])) == sorted(str(build(p)) for p in problems)
+    assert all(any(p in text for p in problems) for text in seen["trained_on"])
     assert trainer.state.log_history[0]["scaffold/hinted_frac"] == 1.0
 
 
