@@ -188,7 +188,8 @@ def test_print_config_shows_the_typed_objective_section(tmp_path, data_file, cap
     assert main(["train", str(path), "--print-config", "objective.max_refill_rounds=1"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["objective"] == {"max_refill_rounds": 1, "equal_reward_atol": 1e-6,
-                                    "drop_filtered_rows": True}
+                                    "drop_filtered_rows": True, "scaffold_examples": [],
+                                    "scaffold_steps": 0}
     assert main(["train", str(path), "--print-config", "algorithm=trl"]) == 0
     assert "objective" not in yaml.safe_load(capsys.readouterr().out)
 
