@@ -177,7 +177,8 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         share = hint_share(self.state.global_step, self.objective.scaffold_steps)
         if self._scaffold is None or not self.model.training or share == 0.0:
             return super()._generate(prompts)
-        _require(len(self._round_problems) == len(prompts), "scaffold: problems and prompts differ")
+        _require(len(self._round_problems) == len(prompts) and all(self._round_problems),
+                 "scaffold: every row needs its problem text in a `problem` column")
         # Seeded by step and round: a resumed run scaffolds the same groups.
         flags = hinted_rows(len(prompts), self.num_generations, share, self.args.seed,
                             self.state.global_step * 64 + self._round)
