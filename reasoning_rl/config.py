@@ -23,6 +23,7 @@ from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.sections import EvalSection
 from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
 from reasoning_rl.online.settings import RolloutSection
+from reasoning_rl.overrides import apply_override, set_dotted
 from reasoning_rl.prompting import PromptSection, check_template
 from reasoning_rl.typecheck import collecting, convert, convert_fields
 
@@ -271,49 +272,6 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise RecipeError(f"{path}: the recipe must be a mapping of sections, "
                           f"got {type(raw).__name__}")
     return raw
-
-
-def apply_override(raw: dict[str, Any], item: str) -> None:
-    """Apply one `dotted.key=value` override (value parsed as YAML) to the raw recipe.
-
-    >>> raw = {"trainer": {"max_steps": 40}}
-    >>> apply_override(raw, "trainer.max_steps=2"); raw
-    {'trainer': {'max_steps': 2}}
-    """
-    key, sep, text = item.partition("=")
-    if not sep or not key:
-        raise RecipeError(f"override {item!r}: expected key.sub=value")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        value = text
-    set_dotted(raw, key, value)
-
-
-def set_dotted(raw: dict[str, Any], key: str, value: Any) -> None:
-    """Set `a.b.c` (list indices as numbers) in nested data, creating mappings on the way.
-
-    >>> raw = {"rewards": [{"weight": 1.0}]}
-    >>> set_dotted(raw, "rewards.0.weight", 0.5); raw
-    {'rewards': [{'weight': 0.5}]}
-    """
-    node: Any = raw
-    parts = key.split(".")
-    for depth, part in enumerate(parts):
-        last = depth == len(parts) - 1
-        if isinstance(node, list):
-            if not part.isdigit() or int(part) >= len(node):
-                raise RecipeError(f"override {key}: {part!r} is not an index of "
-                                  f"{'.'.join(parts[:depth])} (length {len(node)})")
-            part = int(part)
-        elif not isinstance(node, dict):
-            raise RecipeError(f"override {key}: {'.'.join(parts[:depth])} is not a mapping")
-        if last:
-            node[part] = value
-        else:
-            if isinstance(node, dict) and node.get(part) is None:
-                node[part] = {}
-            node = node[part]
 
 
 def resolve_trainer(values: dict[str, Any], problems: list[str]) -> dict[str, Any]:
