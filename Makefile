@@ -13,10 +13,10 @@ PYTEST_ARGS ?= -m "not slow"
 # Modules whose `>>>` examples run as doctests in `make test`: pure code that needs no model,
 # network or sandbox. (Examples that need one are marked `# doctest: +SKIP`.)
 DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/typecheck.py \
-	reasoning_rl/errors.py reasoning_rl/overrides.py reasoning_rl/objective_section.py \
-	reasoning_rl/magistral_objective.py \
+	reasoning_rl/errors.py reasoning_rl/overrides.py reasoning_rl/objective/section.py \
+	reasoning_rl/objective/loss.py reasoning_rl/objective/batch.py reasoning_rl/objective/__init__.py \
 	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
-	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/scaffold.py \
+	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/objective/scaffold.py \
 	reasoning_rl/eval/pass_at_k.py \
 	reasoning_rl/eval/grading.py reasoning_rl/eval/benchmarks.py reasoning_rl/eval/report.py \
 	reasoning_rl/plan/model_size.py reasoning_rl/plan/launch.py reasoning_rl/plan/memory.py \

@@ -26,8 +26,8 @@ from trl import GRPOConfig, GRPOTrainer
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
-from reasoning_rl.objective_section import ObjectiveSection
+from reasoning_rl.objective.section import ObjectiveSection
+from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 from reasoning_rl.prompting import build_prompt
 from rewards.trl_functions import correctness_reward, format_reward
 

@@ -21,7 +21,12 @@ import yaml
 
 from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.sections import EvalSection
-from reasoning_rl.objective_section import ObjectiveSection, grpo_view, objective_problems
+from reasoning_rl.objective.section import (
+    ObjectiveSection,
+    grpo_view,
+    objective_problems,
+    steps_per_generation,
+)
 from reasoning_rl.online.settings import RolloutSection
 from reasoning_rl.overrides import apply_override, set_dotted
 from reasoning_rl.prompting import PromptSection, check_template
@@ -76,7 +81,10 @@ class LoraSection:
 
     r: int = 16
     alpha: int = 32
-    dropout: float = 0.05
+    # 0, not PEFT's usual 0.05: with dropout the log-probs of the loss pass and of the
+    # behaviour pass differ by a random mask, so the importance ratio the clip acts on would be
+    # noise rather than the policy's change (objective.minibatches > 1, vLLM correction).
+    dropout: float = 0.0
     target_modules: list[str] | str = "all-linear"
 
 
@@ -254,8 +262,11 @@ def _algorithm_problems(values: dict[str, Any], raw: dict[str, Any]) -> list[str
     problems = [f"trainer.{key}: ignored by algorithm: magistral (its objective fixes the loss "
                 f"normaliser and advantage scale); remove it, or set algorithm: trl"
                 for key in MAGISTRAL_IGNORES if key in given]
-    values["objective"] = values.get("objective") or ObjectiveSection()
-    return problems + objective_problems(grpo_view(values["trainer"]), values["objective"])
+    objective = values["objective"] = values.get("objective") or ObjectiveSection()
+    trainer = dict(values["trainer"])
+    if trainer.get("steps_per_generation") is None:
+        trainer["steps_per_generation"] = steps_per_generation(trainer, objective)
+    return problems + objective_problems(grpo_view(trainer), objective)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

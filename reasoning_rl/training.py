@@ -30,7 +30,7 @@ from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
 from reasoning_rl.eval.periodic import PeriodicEval
 from reasoning_rl.language_metrics import LanguageMetrics
 from reasoning_rl.model import load_policy
-from reasoning_rl.objective_section import objective_problems
+from reasoning_rl.objective.section import objective_problems, steps_per_generation
 from reasoning_rl.plan.launch import require_gpus_for
 from reasoning_rl.prompting import answer_text, build_prompt, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
@@ -218,27 +218,31 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
 
     settings = {**recipe.trainer, "report_to": report_to or "none"}
     settings.setdefault("use_cpu", not torch.cuda.is_available())
+    if settings.get("steps_per_generation") is None:  # M minibatches, each one optimizer step
+        settings["steps_per_generation"] = steps_per_generation(settings, recipe.objective)
     try:
         args = GRPOConfig(output_dir=str(recipe.run_dir), seed=recipe.run.seed,
                           reward_weights=[r.weight for r in recipe.rewards],
                           save_total_limit=None, **settings)
     except ValueError as exc:
         raise RecipeError(f"trainer: TRL rejects these settings: {exc}") from None
-    refill_rounds = 0
     if recipe.objective is not None:
         problems = objective_problems(args, recipe.objective)
         if problems:
             raise RecipeError(*problems)
-        refill_rounds = recipe.objective.max_refill_rounds
-    check_rollout(recipe, refill_rounds)
+    check_rollout(recipe)
     return args
 
 
-def check_rollout(recipe: Recipe, refill_rounds: int) -> None:
+def check_rollout(recipe: Recipe) -> None:
     """Refuse (exit 2) a `rollout` section the async path cannot run, before anything loads."""
     from reasoning_rl.online.settings import check_async
 
-    check_async(recipe.rollout, recipe.trainer, refill_rounds)
+    objective = recipe.objective
+    check_async(recipe.rollout, recipe.trainer,
+                objective.max_refill_rounds if objective else 0,
+                objective.scaffold_steps if objective else 0,
+                objective.minibatches if objective else 1)
     if recipe.rollout.mode == "async":
         from reasoning_rl.online.hooks import adapter_rank, require_engine
 
@@ -265,7 +269,7 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
                else colocate_engine_defaults(args, recipe.model.dtype))  # vLLM on CPU only
     with context as cpu_colocate:
         if recipe.algorithm == "magistral":
-            from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
+            from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
             trainer = MagistralGRPOTrainer(objective=recipe.objective,
                                            scaffold=scaffold_prompt(recipe, tokenizer), **kwargs)

@@ -3,7 +3,9 @@
 import os
 
 import pytest
+import torch
 
+from reasoning_rl.model import load_tokenizer, resolve_model_path
 from rewards.sandbox import launcher
 
 STRONG = os.geteuid() == 0
@@ -16,3 +18,24 @@ def sandbox_path(request, monkeypatch) -> str:
         pytest.skip("the warm path is only used with strong isolation (root)")
     monkeypatch.setattr(launcher, "USE_ZYGOTE", request.param == "warm")
     return request.param
+
+
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory) -> str:
+    """The embedded model's architecture and tokenizer at 2 layers x 64 wide, random weights.
+
+    Why: the resume test is about checkpoint mechanics and data order, not what the model
+    learns; at full size its eight optimizer checkpoints took 12 GB of disk (a CI machine's disk
+    filled mid-save) and most of the test's time.
+    """
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    source = resolve_model_path("embedded:smollm2-135m-instruct")
+    config = AutoConfig.from_pretrained(source)
+    config.update({"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
+                   "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16})
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("small_model")
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    load_tokenizer(source).save_pretrained(folder)
+    return str(folder)

@@ -187,9 +187,10 @@ def test_print_config_shows_the_typed_objective_section(tmp_path, data_file, cap
     path = write_recipe(tmp_path, GOOD, data_file)
     assert main(["train", str(path), "--print-config", "objective.max_refill_rounds=1"]) == 0
     printed = yaml.safe_load(capsys.readouterr().out)
-    assert printed["objective"] == {"max_refill_rounds": 1, "equal_reward_atol": 1e-6,
-                                    "drop_filtered_rows": True, "scaffold_examples": [],
-                                    "scaffold_steps": 0}
+    assert printed["objective"] == {"minibatches": 1, "max_refill_rounds": 1,
+                                    "equal_reward_atol": 1e-6, "drop_filtered_rows": True,
+                                    "scaffold_examples": [], "scaffold_steps": 0,
+                                    "scaffold_is_cap": 2.0}
     assert main(["train", str(path), "--print-config", "algorithm=trl"]) == 0
     assert "objective" not in yaml.safe_load(capsys.readouterr().out)
 
@@ -209,8 +210,15 @@ ALGORITHM_MISMATCH = [
     ("objective unknown key", "objective: {refill: 1}", "objective.refill: unknown key"),
     ("objective refill negative", "objective: {max_refill_rounds: -1}",
      "objective.max_refill_rounds: expected an integer >= 0"),
-    ("refill needs one micro-batch", ("objective: {max_refill_rounds: 1}\n"
-     "trainer: {gradient_accumulation_steps: 2}"), "objective.max_refill_rounds: refill needs"),
+    ("minibatches of whole groups", ("objective: {minibatches: 2}\n"
+     "trainer: {per_device_train_batch_size: 2, num_generations: 4}"),
+     "not whole groups of trainer.num_generations = 4"),
+    ("minibatches need their steps", ("objective: {minibatches: 2}\n"
+     "trainer: {steps_per_generation: 1}"), "trainer.steps_per_generation: algorithm: magistral "
+     "needs objective.minibatches x trainer.gradient_accumulation_steps = 2"),
+    ("checkpoints between generated batches", ("objective: {minibatches: 2}\n"
+     "trainer: {save_steps: 3}"), "trainer.save_steps: 3 is not a multiple of "
+     "objective.minibatches = 2"),
 ]
 
 
@@ -251,8 +259,9 @@ def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path, data_file
 def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = write_recipe(tmp_path, GOOD, data_file)
-    # 3 completions per step cannot hold whole groups of 2 generations.
-    assert main(["train", str(path), "data.columns.prompt=question",
+    # 3 completions per step cannot hold whole groups of 2 generations. (Under magistral the
+    # recipe loader already refuses it, as objective.minibatches; TRL's own check is this one.)
+    assert main(["train", str(path), "data.columns.prompt=question", "algorithm=trl",
                  "trainer.per_device_train_batch_size=3", "trainer.num_generations=2"]) == 2
     assert "trainer: TRL rejects these settings" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()

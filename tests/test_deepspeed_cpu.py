@@ -63,6 +63,80 @@ ZERO2_STEP = textwrap.dedent("""\
     }))
 """)
 
+MAGISTRAL_ZERO2 = textwrap.dedent("""\
+    import importlib, json, sys
+    import torch
+    importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+    from datasets import Dataset
+    from transformers import AutoTokenizer, TrainerCallback
+    from trl import GRPOConfig
+
+    from reasoning_rl.objective.section import ObjectiveSection
+    from reasoning_rl.objective.trainer import MagistralGRPOTrainer
+
+    ds_file, model_dir, out_dir = sys.argv[1:4]
+    calls = []
+
+    def reward(prompts, completions, **kwargs):
+        # Batch 1: every group all-equal. Batch 2: every group informative. Batch 3: only the
+        # first group (rows 0-1), so its 2 rows leave 2 of the 4 micro-batches empty.
+        calls.append(len(completions))
+        if len(calls) == 1:
+            return [1.0] * len(completions)
+        return [float(i % 2) if len(calls) == 2 or i < 2 else 1.0
+                for i in range(len(completions))]
+
+    def snapshot(trainer):
+        engine = trainer.model_wrapped
+        opt = engine.optimizer
+        moments = {f"{i}.{k}": v.detach().clone()
+                   for i, st in enumerate(opt.optimizer.state.values())
+                   for k, v in st.items() if torch.is_tensor(v)}
+        return {"engine": type(engine).__name__, "optimizer": type(opt).__name__,
+                "stage": engine.zero_optimization_stage(), "steps": engine.global_steps,
+                "micro_steps": engine.micro_steps, "moments": moments,
+                "params": {n: p.detach().clone() for n, p in engine.module.named_parameters()},
+                "fp32": [p.detach().clone() for p in opt.single_partition_of_fp32_groups]}
+
+    def same(a, b):
+        return (a["steps"] == b["steps"] and a["micro_steps"] == b["micro_steps"]
+                and a["moments"].keys() == b["moments"].keys()
+                and all(torch.equal(a["moments"][k], b["moments"][k]) for k in a["moments"])
+                and all(torch.equal(a["params"][n], b["params"][n]) for n in a["params"])
+                and all(torch.equal(x, y) for x, y in zip(a["fp32"], b["fp32"], strict=True)))
+
+    class Watch(TrainerCallback):
+        snaps = {}
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.snaps[0] = snapshot(trainer)
+        def on_step_end(self, args, state, control, **kwargs):
+            self.snaps[state.global_step] = snapshot(trainer)
+
+    args = GRPOConfig(output_dir=out_dir, use_cpu=True, deepspeed=ds_file,
+                      per_device_train_batch_size=2, gradient_accumulation_steps=4,
+                      steps_per_generation=4, num_generations=2, max_completion_length=6,
+                      max_steps=3, learning_rate=1e-3, report_to="none", save_strategy="no",
+                      logging_steps=1, beta=0.0, seed=0)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    dataset = Dataset.from_dict({"prompt": [f"Count to {i}." for i in range(16)]})
+    trainer = MagistralGRPOTrainer(model=model_dir, args=args, reward_funcs=[reward],
+                                   train_dataset=dataset, processing_class=tokenizer,
+                                   objective=ObjectiveSection())
+    watch = Watch()
+    trainer.add_callback(watch)
+    trainer.train()
+    s = watch.snaps
+    print("RESULT " + json.dumps({
+        "engine": s[0]["engine"], "optimizer": s[0]["optimizer"], "stage": s[0]["stage"],
+        "steps": [s[k]["steps"] for k in range(4)],
+        "skipped_identical": same(s[0], s[1]),
+        "second_changed": not same(s[1], s[2]), "third_changed": not same(s[2], s[3]),
+        "moments_after": len(s[2]["moments"]),
+        "skipped": [e.get("magistral/skipped_step") for e in trainer.state.log_history
+                    if "loss" in e],
+    }))
+""")
+
 RANKS = textwrap.dedent("""\
     import json, sys
     import torch
@@ -110,6 +184,25 @@ def test_zero2_engine_takes_a_real_optimizer_step_on_cpu(tmp_path):
     assert result["steps"] == 1 and result["loss"] == result["loss"]  # finite, not NaN
     for name, change in result["changed"].items():
         assert change > 0, f"{name} did not change in the optimizer step"
+
+
+def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path, small_model):
+    """The Magistral trainer on a real ZeRO-2 engine (one CPU process): a batch whose groups all
+    tie leaves weights, fp32 master weights, Adam moments and step counts bit-identical (with
+    the gradients cleared only after backward, accelerate's backward had already stepped the
+    engine); an informative batch changes them, also when most of its micro-batches are empty."""
+    script = tmp_path / "magistral_zero2.py"
+    script.write_text(MAGISTRAL_ZERO2)
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port()), "PYTHONPATH": str(REPO)}
+    [result] = run_script([sys.executable, str(script), "recipes/accelerate/ds_zero2.json",
+                           small_model, str(tmp_path / "out")], env, timeout=420)
+    assert (result["engine"], result["optimizer"], result["stage"]) == (
+        "DeepSpeedEngine", "DeepSpeedZeroOptimizer", 2)
+    assert result["skipped"] == [1.0, 0.0, 0.0]
+    assert result["steps"] == [0, 0, 1, 2]
+    assert result["skipped_identical"]
+    assert result["second_changed"] and result["third_changed"] and result["moments_after"] > 0
 
 
 def test_two_cpu_processes_get_distinct_ranks_and_trl_batch(tmp_path):

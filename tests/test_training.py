@@ -23,7 +23,7 @@ from safetensors.torch import load_file
 
 from reasoning_rl.checkpoint import is_complete
 from reasoning_rl.config import load_recipe
-from reasoning_rl.model import load_tokenizer, resolve_model_path
+from reasoning_rl.model import resolve_model_path
 from reasoning_rl.run_log import read_metrics
 from reasoning_rl.training import train
 from rewards.trl_functions import message_text
@@ -40,8 +40,17 @@ def recording_reward(prompts, completions, path: str, trainer_state=None, **kwar
     """Record (step, problems) and score by length."""
     problems = sorted({p[-1]["content"] for p in prompts})
     with open(path, "a") as handle:
-        handle.write(json.dumps({"step": trainer_state.global_step, "problems": problems}) + "\n")
+        handle.write(json.dumps({"step": trainer_state.global_step, "problems": problems,
+                                 "pid": os.getpid()}) + "\n")
     return length_reward(completions)
+
+
+def half_flat_reward(prompts, completions, path: str, trainer_state=None, **kwargs):
+    """`recording_reward`, but problems with an even character count score 1 for every
+    completion: their groups are all-equal, filtered, and refill has to draw more prompts."""
+    scores = recording_reward(prompts, completions, path, trainer_state)
+    return [1.0 if len(p[-1]["content"]) % 2 == 0 else s
+            for p, s in zip(prompts, scores, strict=True)]
 
 
 def tiny_recipe(tmp_path: Path, name: str, max_steps: int, **extra) -> Path:
@@ -105,40 +114,37 @@ def wait_for(predicate, process: subprocess.Popen, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
-def recorded_steps(path: Path) -> dict[int, list[str]]:
-    lines = [json.loads(line) for line in path.read_text().splitlines()]
-    return {line["step"]: line["problems"] for line in lines}
+def recorded_steps(path: Path) -> dict[int, list[list[str]]]:
+    """Per step, the problems of each generation round (the first, then refills).
 
-
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory) -> str:
-    """The embedded model's architecture and tokenizer at 2 layers x 64 wide, random weights.
-
-    Why: the resume test is about checkpoint mechanics and data order, not what the model
-    learns; at full size its eight optimizer checkpoints took 12 GB of disk (a CI machine's disk
-    filled mid-save) and most of the test's time.
+    A resumed run redoes the steps after its checkpoint: from the first record of a new
+    process on, what the killed process recorded for those steps is dropped.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM
-
-    source = resolve_model_path("embedded:smollm2-135m-instruct")
-    config = AutoConfig.from_pretrained(source)
-    config.update({"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 128,
-                   "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16})
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("small_model")
-    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
-    load_tokenizer(source).save_pretrained(folder)
-    return str(folder)
+    steps: dict[int, list[list[str]]] = {}
+    pid = None
+    for line in path.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("pid") != pid:
+            pid = record.get("pid")
+            steps = {k: v for k, v in steps.items() if k < record["step"]}
+        steps.setdefault(record["step"], []).append(record["problems"])
+    return steps
 
 
 def test_kill_after_checkpoint_then_resume_continues(tmp_path, small_model):
-    steps = 4
-    reward = [{"fn": "test_training.recording_reward", "params": {"path": ""}}]
+    """A refill recipe with two minibatches per generated batch, killed with SIGKILL after a
+    checkpoint: the resumed run draws the same prompts, refills included, step for step."""
+    steps = 6
+    reward = [{"fn": "test_training.half_flat_reward", "params": {"path": ""}}]
 
     def recipe(name: str) -> Path:
         reward[0]["params"]["path"] = str(tmp_path / f"{name}.prompts.jsonl")
         return tiny_recipe(tmp_path, name, steps, rewards=reward,
                            model={"name_or_path": small_model},
+                           objective={"minibatches": 2, "max_refill_rounds": 3},
+                           trainer={"max_steps": steps, "per_device_train_batch_size": 4,
+                                    "num_generations": 2, "max_completion_length": 12,
+                                    "learning_rate": 1e-4, "save_steps": 2},
                            run={"name": name, "output_dir": str(tmp_path / name), "seed": 1,
                                 "keep_checkpoints": 2})
 
@@ -164,6 +170,7 @@ def test_kill_after_checkpoint_then_resume_continues(tmp_path, small_model):
     straight = recorded_steps(tmp_path / "straight.prompts.jsonl")
     resumed_steps = recorded_steps(tmp_path / "killed.prompts.jsonl")
     assert resumed_steps == straight
+    assert any(len(rounds) > 1 for rounds in straight.values())  # refill rounds were drawn
     state = json.loads((run_dir / f"checkpoint-{steps}/trainer_state.json").read_text())
     assert state["global_step"] == steps
 

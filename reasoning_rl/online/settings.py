@@ -35,11 +35,12 @@ class RolloutSection:
     lora_transfer: Literal["adapter", "merged"] = "adapter"
 
 
-def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds: int) -> None:
+def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds: int,
+                scaffold_steps: int = 0, minibatches: int = 1) -> None:
     """Raise `RecipeError` when an async recipe asks for something the async path cannot do.
 
-    `trainer` is the resolved recipe `trainer` section; `refill_rounds` the objective's
-    `max_refill_rounds` (0 for `algorithm: trl`).
+    `trainer` is the resolved recipe `trainer` section; `refill_rounds`, `scaffold_steps` and
+    `minibatches` the objective's (0, 0 and 1 for `algorithm: trl`).
 
     >>> check_async(RolloutSection(mode="async", max_staleness=-1), {"use_vllm": True}, 0)
     Traceback (most recent call last):
@@ -60,6 +61,15 @@ def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds:
     if trainer.get("vllm_mode", "colocate") != "colocate":
         raise RecipeError("rollout.mode: async runs its own engine process; set "
                           "trainer.vllm_mode: colocate (server mode is not supported)")
+    if scaffold_steps:
+        raise RecipeError("objective.scaffold_steps: the scaffold is not supported with "
+                          "rollout.mode: async (the generator process samples from the recipe's "
+                          "prompt only, and the importance weights need the hinted prompt's "
+                          "log-probs); set rollout.mode: sync, or remove the scaffold")
+    if minibatches != 1:
+        raise RecipeError("objective.minibatches: rollout.mode: async trains each streamed batch "
+                          "in one optimizer step; set objective.minibatches: 1, or "
+                          "rollout.mode: sync")
     accumulation = trainer.get("gradient_accumulation_steps", 1)
     per_generation = trainer.get("steps_per_generation") or accumulation
     if per_generation != accumulation or trainer.get("num_iterations", 1) != 1:

@@ -23,8 +23,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
 from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
-from reasoning_rl.objective_section import ObjectiveSection
+from reasoning_rl.objective.section import ObjectiveSection
+from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
 GROUP = 2
 CHECKED_PARAMS = ("model.norm.weight", "model.layers.0.self_attn.q_proj.weight")
@@ -71,13 +71,17 @@ class _Recorder:
         return rewards
 
 
-def _trainer(tmp_path, base, kinds, recorder, objective=None, ragged=False, **overrides):
+def _trainer(tmp_path, base, kinds, recorder, objective=None, ragged=False, shift_old=None,
+             **overrides):
     model, tokenizer = base
     prompts = [f"Name a colour, number {i}." for i in range(len(kinds))]
     dataset = Dataset.from_dict({"prompt": prompts, "kind": kinds})
 
     class Recording(MagistralGRPOTrainer):
         def _compute_loss(self, model, inputs):
+            if shift_old is not None and "old_per_token_logps" in inputs:
+                inputs = {**inputs, "sampled_logps": inputs["old_per_token_logps"],
+                          "old_per_token_logps": shift_old(inputs)}
             loss = super()._compute_loss(model, inputs)
             self.__dict__.setdefault("loss_inputs", []).append({**inputs, "loss": loss.detach()})
             return loss
@@ -230,12 +234,16 @@ def test_refill_draws_until_the_batch_holds_informative_groups(tmp_path, base):
         ({"beta": 0.04}, None, "trainer.beta: algorithm: magistral needs 0.0"),
         ({"num_iterations": 2}, None, "trainer.num_iterations: algorithm: magistral needs 1"),
         ({"gradient_accumulation_steps": 2, "steps_per_generation": 4}, None,
-         "trainer.steps_per_generation: algorithm: magistral needs "
-         "trainer.gradient_accumulation_steps=2"),
+         "trainer.steps_per_generation: algorithm: magistral needs objective.minibatches x "
+         "trainer.gradient_accumulation_steps = 2"),
+        ({"steps_per_generation": 2}, ObjectiveSection(minibatches=3),
+         "trainer.steps_per_generation: algorithm: magistral needs objective.minibatches x "
+         "trainer.gradient_accumulation_steps = 3"),
         ({"top_entropy_quantile": 0.2}, None, "trainer.top_entropy_quantile: algorithm: "
          "magistral needs 1.0"),
-        ({"gradient_accumulation_steps": 2}, ObjectiveSection(max_refill_rounds=1),
-         "objective.max_refill_rounds: refill needs trainer.gradient_accumulation_steps = 1"),
+        ({"steps_per_generation": 2, "per_device_train_batch_size": 3, "num_generations": 3,
+          "save_steps": 3, "save_strategy": "steps"}, ObjectiveSection(minibatches=2),
+         "trainer.save_steps: 3 is not a multiple of objective.minibatches = 2"),
     ],
 )  # fmt: skip
 def test_config_the_objective_cannot_honour_is_rejected_by_recipe_key(
@@ -249,3 +257,124 @@ def test_a_trl_upgrade_that_renames_a_hook_fails_loudly(tmp_path, monkeypatch):
     monkeypatch.delattr(trl.GRPOTrainer, "_compute_loss")
     with pytest.raises(RuntimeError, match="TRL internals changed"):
         MagistralGRPOTrainer(model="unused", args=_config(tmp_path))
+
+
+class _StepCapture(TrainerCallback):
+    """Per optimizer step: the gradient about to be applied, and the model after the step."""
+
+    def __init__(self):
+        self.grads: dict[int, dict[str, torch.Tensor]] = {}
+        self.models: dict[int, torch.nn.Module] = {}
+
+    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+        self.grads[state.global_step] = {
+            n: p.grad.detach().clone() for n, p in model.named_parameters()
+            if n in CHECKED_PARAMS and p.grad is not None}
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        self.models[state.global_step] = copy.deepcopy(model)
+
+
+def _shift_first_tokens(inputs) -> torch.Tensor:
+    """Behaviour log-probs moved on one chosen token per row: -1 nat where A > 0 (ratio x e,
+    past 1 + eps_high) and +1 nat where A < 0 (ratio / e, below 1 - eps_low)."""
+    shift = torch.zeros_like(inputs["old_per_token_logps"])
+    shift[:, 0] = -torch.sign(inputs["advantages"])
+    return inputs["old_per_token_logps"] + shift
+
+
+def _paper_minibatch_grads(trainer, behaviour, policy, inputs, rewards, groups, eps_low,
+                           eps_high, shift=None) -> tuple[dict[str, torch.Tensor], float, float]:
+    """Magistral's minibatch loss written out from the paper, differentiated by autograd.
+
+    J = (1/K) sum_g (1 / sum_{i in g} |o_i|) sum_{i in g} sum_t min(rho_it A_i,
+        clip(rho_it, 1 - eps_low, 1 + eps_high) A_i),   rho_it = pi_theta / pi_behaviour,
+    A_i = (a_i - mean_mb a) / std_mb a,  a_i = r_i - mean_{j in g(i)} r_j, over this minibatch.
+    Returns the gradients and the fractions of tokens clipped low and high.
+    """
+    ids = torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1)
+    attention = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
+    width = inputs["completion_ids"].shape[1]
+    with torch.no_grad():
+        old, _, _ = trainer._get_per_token_logps_and_entropies(behaviour, ids, attention, width)
+    if shift is not None:
+        old = shift({"old_per_token_logps": old, "advantages": inputs["advantages"]})
+    policy.zero_grad()
+    new, _, _ = trainer._get_per_token_logps_and_entropies(policy, ids, attention, width)
+    mask = inputs["completion_mask"].float()
+    rho = torch.exp(new - old)
+    rewards, groups = torch.tensor(rewards), torch.tensor(groups)
+    raw = torch.zeros_like(rewards)
+    for g in groups.unique():
+        raw[groups == g] = rewards[groups == g] - rewards[groups == g].mean()
+    adv = ((raw - raw.mean()) / raw.std()).unsqueeze(1)
+    surrogate = torch.minimum(rho * adv, torch.clamp(rho, 1 - eps_low, 1 + eps_high) * adv)
+    objective = sum((surrogate[groups == g] * mask[groups == g]).sum() / mask[groups == g].sum()
+                    for g in groups.unique()) / len(groups.unique())
+    (-objective).backward()
+    grads = {n: p.grad.detach().clone() for n, p in policy.named_parameters()
+             if n in CHECKED_PARAMS}
+    tokens = mask.sum()
+    low = float((((rho < 1 - eps_low) & (adv < 0)).float() * mask).sum() / tokens)
+    high = float((((rho > 1 + eps_high) & (adv > 0)).float() * mask).sum() / tokens)
+    return grads, low, high
+
+
+def test_second_minibatch_gradient_is_the_clipped_paper_gradient(tmp_path, base):
+    """Two minibatches from one generated batch: the second is trained after a real optimizer
+    step, so its ratio to the sampling policy is not 1; its gradient must equal the paper's,
+    computed here from the pre-step (behaviour) and post-step models.
+
+    The first step moves the ratios of the second minibatch off 1 but, from one step, mostly
+    down; so that both sides of the clip certainly act, the test also moves the behaviour
+    log-prob of one chosen token per row (`_shift_first_tokens`) in both the trainer and the
+    reference. The trainer's own behaviour log-probs are checked against the pre-step model."""
+    recorder, capture = _Recorder(), _StepCapture()
+    trainer = _trainer(tmp_path, base, ["diverse"] * 4, recorder, ObjectiveSection(minibatches=2),
+                       ragged=True, shift_old=_shift_first_tokens, steps_per_generation=2,
+                       max_steps=2, learning_rate=3e-4)
+    trainer.add_callback(capture)
+    untrained = copy.deepcopy(trainer.model)
+    trainer.train()
+
+    assert len(recorder.calls) == 1  # one generated batch, two optimizer steps
+    first, second = trainer.loss_inputs
+    assert first["completion_ids"].shape[0] == second["completion_ids"].shape[0] == 2 * GROUP
+    rewards, groups = _rows_by_completion(second, recorder.calls)
+    ids = torch.cat([second["prompt_ids"], second["completion_ids"]], dim=1)
+    attention = torch.cat([second["prompt_mask"], second["completion_mask"]], dim=1)
+    with torch.no_grad():  # the behaviour log-probs are the sampling (pre-step) policy's
+        sampled, _, _ = trainer._get_per_token_logps_and_entropies(
+            untrained, ids, attention, second["completion_ids"].shape[1])
+    mask = second["completion_mask"].bool()
+    torch.testing.assert_close(second["sampled_logps"][mask], sampled[mask], rtol=0, atol=1e-4)
+    assert len(set(groups)) == 2  # whole groups per minibatch
+    expected_adv = torch.tensor(rewards) - 0.5
+    torch.testing.assert_close(second["advantages"], expected_adv / expected_adv.std())
+
+    reference, low, high = _paper_minibatch_grads(
+        trainer, untrained, copy.deepcopy(capture.models[1]), second, rewards, groups,
+        trainer.epsilon_low, trainer.epsilon_high, shift=_shift_first_tokens)
+    assert low > 0 and high > 0, (low, high)  # both sides of the clip act
+    for name in CHECKED_PARAMS:
+        assert reference[name].abs().sum() > 0
+        torch.testing.assert_close(capture.grads[1][name], reference[name], rtol=1e-4, atol=1e-8)
+    logged = {e["step"]: e for e in trainer.state.log_history if "loss" in e}
+    assert logged[2]["clip_ratio/low_mean"] == pytest.approx(low, abs=1e-6)
+    assert logged[2]["clip_ratio/high_mean"] == pytest.approx(high, abs=1e-6)
+    assert logged[1]["clip_ratio/region_mean"] == 0.0  # first minibatch: still on-policy
+
+
+def test_a_minibatch_without_informative_groups_is_skipped_before_backward(tmp_path, base):
+    recorder = _Recorder()
+    trainer = _trainer(tmp_path, base, ["diverse", "flat", "flat", "flat"], recorder,
+                       ObjectiveSection(minibatches=2), steps_per_generation=2, max_steps=2)
+    trainer.train()
+
+    # Kept groups fill the first minibatch; the second holds none and is never forwarded.
+    assert len(trainer.loss_inputs) == 1
+    logged = [e for e in trainer.state.log_history if "loss" in e]
+    assert [e["magistral/skipped_step"] for e in logged] == [0.0, 1.0]
+    assert logged[-1]["magistral/skipped_steps_total"] == 1.0
+    steps = {int(s["step"]) for s in trainer.optimizer.state.values()}
+    assert steps == {1}  # AdamW stepped once: the skipped step left its step count alone

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from reasoning_rl.magistral_objective import (
+from reasoning_rl.objective.loss import (
     clip_fractions,
     clipped_surrogate,
     group_advantages,

@@ -17,30 +17,41 @@ from reasoning_rl.prompting import ExampleTurn
 
 # Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
 DEFAULT_EQUAL_ATOL = 1e-6
+# Truncation of the scaffold's per-token importance weights pi(y|plain) / mu(y|hinted), as
+# truncated importance sampling (TIS; Yao et al., 2025) truncates sampler/learner ratios at 2.
+DEFAULT_SCAFFOLD_IS_CAP = 2.0
 
 
 @dataclass
 class ObjectiveSection:
     """Recipe section `objective` (`algorithm: magistral` only): knobs GRPOConfig has no field for.
 
+    `minibatches` (M): each generated batch is split into M minibatches of whole groups, one
+    optimizer step each, with advantages normalised per minibatch (Magistral, section 2.1). From
+    the second minibatch on the policy has moved, so the ratio to the sampling policy differs
+    from 1 and the asymmetric clip acts. Needs `trainer.steps_per_generation` = M x
+    `trainer.gradient_accumulation_steps` (the recipe loader sets it when unset).
     `max_refill_rounds`: extra prompt batches to draw when filtering leaves fewer informative
     groups than the batch holds (DAPO-style dynamic sampling); 0 turns refill off.
     `equal_reward_atol`: rewards within this distance count as equal (group filtered).
     `drop_filtered_rows`: remove filtered groups' rows from the batch to save compute; the loss
     is the same either way, since filtered rows carry weight 0.
-    `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.scaffold`): worked
-    examples shown to the sampler only, for a share of groups that falls from 1 to 0 over the
-    first `scaffold_steps` steps; the policy is trained on the recipe's own prompt.
+    `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.objective.scaffold`):
+    worked examples shown to the sampler only, for a share of groups that falls from 1 to 0 over
+    the first `scaffold_steps` steps; the policy is trained on the recipe's own prompt, each
+    token weighted by pi(y|plain) / mu(y|hinted) truncated at `scaffold_is_cap`.
 
-    >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows
-    True
+    >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows, ObjectiveSection().minibatches
+    (True, 1)
     """
 
+    minibatches: int = 1
     max_refill_rounds: int = 0
     equal_reward_atol: float = DEFAULT_EQUAL_ATOL
     drop_filtered_rows: bool = True
     scaffold_examples: list[ExampleTurn] = field(default_factory=list)
     scaffold_steps: int = 0
+    scaffold_is_cap: float = DEFAULT_SCAFFOLD_IS_CAP
 
 
 def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
@@ -54,18 +65,23 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
     ...     gradient_accumulation_steps=1, importance_sampling_level="token",
     ...     top_entropy_quantile=1.0, off_policy_mask_threshold=None, delta=None,
     ...     entropy_coef=0.0, use_adaptive_entropy=False,
-    ...     multi_objective_aggregation="sum_then_normalize")
+    ...     multi_objective_aggregation="sum_then_normalize", per_device_train_batch_size=4,
+    ...     num_generations=4, save_steps=50, save_strategy="steps")
     >>> objective_problems(args, ObjectiveSection(max_refill_rounds=-1))
     ... # doctest: +NORMALIZE_WHITESPACE
     ['trainer.beta: algorithm: magistral needs 0.0 (no KL term and no reference model); got 0.04',
      'objective.max_refill_rounds: expected an integer >= 0; got -1']
     """
-    gas = args.gradient_accumulation_steps
+    gas, minibatches = args.gradient_accumulation_steps, options.minibatches
+    if minibatches < 1:
+        return [f"objective.minibatches: expected an integer >= 1; got {minibatches}"]
     expected = [
         ("beta", args.beta == 0.0, "0.0 (no KL term and no reference model)"),
-        ("num_iterations", args.num_iterations == 1, "1 (one gradient step per batch)"),
-        ("steps_per_generation", args.steps_per_generation == gas,
-         f"trainer.gradient_accumulation_steps={gas} (one optimizer step per batch)"),
+        ("num_iterations", args.num_iterations == 1,
+         "1 (each sample enters one optimizer step; use objective.minibatches for more steps)"),
+        ("steps_per_generation", args.steps_per_generation == minibatches * gas,
+         f"objective.minibatches x trainer.gradient_accumulation_steps = {minibatches * gas} "
+         f"(one optimizer step per minibatch); leave it unset"),
         ("importance_sampling_level", args.importance_sampling_level == "token", "'token'"),
         ("top_entropy_quantile", args.top_entropy_quantile == 1.0, "1.0"),
         ("off_policy_mask_threshold", args.off_policy_mask_threshold is None, "null"),
@@ -82,11 +98,37 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
         problems.append(f"objective.max_refill_rounds: expected an integer >= 0; got {refill}")
     if refill > 0 and not options.drop_filtered_rows:
         problems.append("objective.drop_filtered_rows: max_refill_rounds > 0 needs true")
-    if refill > 0 and args.steps_per_generation != 1:
-        problems.append("objective.max_refill_rounds: refill needs "
-                        f"trainer.gradient_accumulation_steps = 1 (a refilled batch cannot be "
-                        f"split evenly); got {gas}")
-    return problems + scaffold_problems(args, options)
+    return problems + minibatch_problems(args, options) + scaffold_problems(args, options)
+
+
+def minibatch_problems(args: Any, options: ObjectiveSection, processes: int = 1) -> list[str]:
+    """Minibatches must hold whole groups, and checkpoints fall between generated batches.
+
+    >>> from types import SimpleNamespace
+    >>> args = SimpleNamespace(per_device_train_batch_size=4, gradient_accumulation_steps=1,
+    ...                        num_generations=8, save_steps=15, save_strategy="steps")
+    >>> minibatch_problems(args, ObjectiveSection(minibatches=2))  # doctest: +NORMALIZE_WHITESPACE
+    ['objective.minibatches: a minibatch holds trainer.per_device_train_batch_size x
+      trainer.gradient_accumulation_steps = 4 completions per process, not whole groups of
+      trainer.num_generations = 8',
+     'trainer.save_steps: 15 is not a multiple of objective.minibatches = 2 (a checkpoint
+      between the minibatches of one generated batch could not resume exactly)']
+    """
+    rows = args.per_device_train_batch_size * args.gradient_accumulation_steps * processes
+    problems = []
+    if rows % args.num_generations:
+        problems.append(f"objective.minibatches: a minibatch holds "
+                        f"trainer.per_device_train_batch_size x "
+                        f"trainer.gradient_accumulation_steps = {rows} completions per process, "
+                        f"not whole groups of trainer.num_generations = {args.num_generations}")
+    save_steps = args.save_steps
+    strategy = getattr(args.save_strategy, "value", args.save_strategy)  # an Enum in GRPOConfig
+    if (options.minibatches > 1 and strategy == "steps"
+            and isinstance(save_steps, int) and save_steps % options.minibatches):
+        problems.append(f"trainer.save_steps: {save_steps} is not a multiple of "
+                        f"objective.minibatches = {options.minibatches} (a checkpoint between "
+                        f"the minibatches of one generated batch could not resume exactly)")
+    return problems
 
 
 def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
@@ -97,6 +139,9 @@ def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
     ['objective.scaffold_steps: 5 steps of scaffold but objective.scaffold_examples is empty']
     """
     steps, examples = options.scaffold_steps, options.scaffold_examples
+    if options.scaffold_is_cap < 1.0:
+        return [f"objective.scaffold_is_cap: expected a number >= 1.0 (the truncation of "
+                f"pi(y|plain) / mu(y|hinted)); got {options.scaffold_is_cap}"]
     if steps < 0:
         return [f"objective.scaffold_steps: expected an integer >= 0; got {steps}"]
     if steps and not examples:
@@ -116,7 +161,8 @@ def grpo_view(trainer: dict[str, Any]) -> SimpleNamespace:
     """Recipe `trainer` values over GRPOConfig's defaults, as attributes, for `objective_problems`.
 
     No GRPOConfig is built: its __post_init__ sets up the device. steps_per_generation is derived
-    as GRPOConfig does on one process; `reasoning_rl.training` re-checks the real GRPOConfig.
+    as GRPOConfig does on one process (`steps_per_generation` below sets it first for the
+    objective); `reasoning_rl.training` re-checks the real GRPOConfig.
     """
     from trl import GRPOConfig
 
@@ -128,3 +174,19 @@ def grpo_view(trainer: dict[str, Any]) -> SimpleNamespace:
         view["steps_per_generation"] = (view["gradient_accumulation_steps"] if batch is None
                                         else batch // view["per_device_train_batch_size"])
     return SimpleNamespace(**view)
+
+
+def steps_per_generation(trainer: dict[str, Any], options: ObjectiveSection | None) -> int | None:
+    """The `trainer.steps_per_generation` the objective needs: M minibatches x accumulation.
+
+    None leaves TRL's own derivation (no objective section, or the recipe set the key itself,
+    which `objective_problems` then checks).
+
+    >>> steps_per_generation({"gradient_accumulation_steps": 2}, ObjectiveSection(minibatches=3))
+    6
+    >>> steps_per_generation({"steps_per_generation": 4}, ObjectiveSection()) is None
+    True
+    """
+    if options is None or trainer.get("steps_per_generation") is not None:
+        return None
+    return options.minibatches * trainer.get("gradient_accumulation_steps", 1)

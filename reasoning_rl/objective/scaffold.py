@@ -7,13 +7,23 @@ worked example in the prompt 77 % pass, but a policy trained on that prompt lear
 example, and still fails without it.
 
 So for a share of groups that falls linearly from 1 at step 0 to 0 at `objective.scaffold_steps`,
-completions are sampled from the prompt WITH `objective.scaffold_examples`, while rewards, the
-advantages and the update use the recipe's own prompt WITHOUT them, as if the policy had written
-those completions itself. With one update per batch the importance ratio is 1, so for these
-groups the surrogate is the advantage-weighted log-likelihood of the scaffolded samples under the
-plain prompt: well-formed, correct answers become likelier without any example, badly formed ones
-less likely. This is off-policy guidance in the spirit of LUFFY (Yan et al., 2025), which mixes
-off-policy traces into GRPO groups. From `scaffold_steps` on, training is plain on-policy GRPO.
+completions are sampled from the prompt WITH `objective.scaffold_examples` (the behaviour policy
+mu(y | hinted)), while rewards, advantages and the update use the recipe's own prompt WITHOUT
+them (the policy pi(y | plain) that is trained and evaluated). Those samples are off-policy for
+pi, so each of their tokens is weighted by the truncated importance ratio
+
+    w_t = min( pi_old(y_t | plain, y_<t) / mu(y_t | hinted, y_<t), C ),   C = scaffold_is_cap
+
+(a constant for the gradient) on top of Magistral's clipped surrogate of pi_theta / pi_old, as
+truncated importance sampling (TIS; Yao et al., 2025) corrects a sampler that differs from the
+learner. Why TIS rather than LUFFY's shaping (arXiv 2504.14945): LUFFY treats off-policy traces
+as coming from an unknown policy (mu = 1) and reshapes their gradient to favour unlikely tokens,
+a deliberate bias; here mu is known exactly (the same weights, another prompt), so the
+importance ratio is available and gives the plain prompt's own policy gradient, up to the
+truncation. Tokens the plain prompt finds unlikely get small weights, which is also the floor the
+biased version lacked: a negative advantage can no longer push down, at full strength, a
+sequence the policy would never write. From `scaffold_steps` on, training is plain on-policy
+GRPO. docs/algorithm.md has the full objective.
 """
 
 from __future__ import annotations

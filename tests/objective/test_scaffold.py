@@ -16,8 +16,8 @@ from trl import GRPOConfig
 from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.errors import RecipeError
-from reasoning_rl.magistral_trainer import MagistralGRPOTrainer
-from reasoning_rl.objective_section import ObjectiveSection
+from reasoning_rl.objective.section import ObjectiveSection
+from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 from reasoning_rl.prompting import ExampleTurn
 
 HINT = "Worked example: 2 + 2 = 4."

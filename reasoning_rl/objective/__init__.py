@@ -1,0 +1,13 @@
+"""The Magistral objective (arXiv 2506.10910, section 2.1) on top of TRL's GRPOTrainer.
+
+One concept per module, in the order a step uses them:
+
+- `section`: the recipe section `objective:` and the TRL settings the objective needs;
+- `scaffold`: which groups the sampler sees with worked examples (base checkpoints);
+- `loss`: the equations as pure tensor functions (advantages, minibatch normalisation, group
+  weights, clipped surrogate, truncated importance weights);
+- `batch`: selecting, stacking and splitting the rows of TRL's batch dict;
+- `trainer`: `MagistralGRPOTrainer`, the TRL seam (imports torch and TRL).
+
+Importing this package loads neither torch nor TRL; import the modules you need.
+"""
