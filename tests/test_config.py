@@ -259,9 +259,8 @@ def test_every_problem_is_reported_at_once_with_its_key_path(tmp_path, data_file
 def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     path = write_recipe(tmp_path, GOOD, data_file)
-    # 3 completions per step cannot hold whole groups of 2 generations. (Under magistral the
-    # recipe loader already refuses it, as objective.minibatches; TRL's own check is this one.)
-    assert main(["train", str(path), "data.columns.prompt=question", "algorithm=trl",
+    # 3 completions per step cannot hold whole groups of 2 generations.
+    assert main(["train", str(path), "data.columns.prompt=question",
                  "trainer.per_device_train_batch_size=3", "trainer.num_generations=2"]) == 2
     assert "trainer: TRL rejects these settings" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()

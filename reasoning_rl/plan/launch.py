@@ -21,6 +21,7 @@ import yaml
 
 from reasoning_rl.config import Recipe
 from reasoning_rl.errors import UserError
+from reasoning_rl.objective.section import steps_per_generation
 from reasoning_rl.plan.memory import (
     CUDA_OVERHEAD_BYTES,
     GB,
@@ -250,7 +251,10 @@ def make_plan(recipe_path: str, recipe: Recipe, *, gpus: int | None = None, node
               *activation_memory(arch, recipe.trainer, prompt_tokens, recipe.model.dtype),
               *vllm_memory(recipe, gpu_bytes),
               MemoryLine("CUDA context", CUDA_OVERHEAD_BYTES, "assumed")]
-    batch = batch_for(recipe.trainer, layout.world_size)
+    trainer = dict(recipe.trainer)
+    if trainer.get("steps_per_generation") is None:  # objective.minibatches sets it at launch
+        trainer["steps_per_generation"] = steps_per_generation(trainer, recipe.objective)
+    batch = batch_for(trainer, layout.world_size)
     plan = Plan(recipe.model.name_or_path, arch.params(), source, trainable_params(arch, recipe),
                 stage, layout, batch, memory, gpu_bytes,
                 launch_commands(recipe_path, recipe, layout))

@@ -7,15 +7,18 @@ computed on, and the prompts the reward function sees, must be the plain prompt'
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from datasets import Dataset
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
 from reasoning_rl.config import load_recipe
 from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.objective.batch import SCAFFOLD_LOGPS_KEY, SCAFFOLD_ROW_KEY
 from reasoning_rl.objective.section import ObjectiveSection
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 from reasoning_rl.prompting import ExampleTurn
@@ -86,3 +89,97 @@ def test_half_a_scaffold_is_a_recipe_error(tmp_path, objective, message):
         f"algorithm: magistral\nobjective: {objective}\n")
     with pytest.raises(RecipeError, match=message.replace("+", r"\+").replace("?", r"\?")):
         load_recipe(path)
+
+
+def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tmp_path):
+    """The update on scaffolded samples is the paper's surrogate times, per token,
+    min(pi(y | plain) / mu(y | hinted), cap): mu is the sampling model on the hinted prompt
+    (checked against an independent forward), and the applied gradient equals the one computed
+    here from those weights by hand."""
+    folder = ensure_converted("embedded:smollm2-135m-instruct")
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    untrained = copy.deepcopy(model)
+    problems = ["What is 1 + 1?", "What is 3 + 5?"]
+    dataset = Dataset.from_dict({"prompt": [text_prompt(p) for p in problems],
+                                 "problem": problems})
+    cap, grads, batches = 1.5, {}, []
+
+    class Recording(MagistralGRPOTrainer):
+        def _compute_loss(self, model, inputs):
+            batches.append(dict(inputs))
+            return super()._compute_loss(model, inputs)
+
+    class Capture(TrainerCallback):
+        def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs):
+            grads.update({n: p.grad.clone() for n, p in model.named_parameters()
+                          if n in CHECKED and p.grad is not None})
+
+    args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
+                      max_completion_length=6, max_steps=1, report_to=[], use_cpu=True,
+                      save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0, max_grad_norm=0.0)
+    objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")],
+                                 scaffold_is_cap=cap)
+    trainer = Recording(model=model, args=args, reward_funcs=[_length_reward],
+                        train_dataset=dataset, processing_class=tokenizer, objective=objective,
+                        scaffold=lambda problem: text_prompt(problem, hint=True),
+                        callbacks=[Capture()])
+    trainer.train()
+
+    [inputs] = batches
+    assert inputs[SCAFFOLD_ROW_KEY].tolist() == [1.0] * 4  # share 1: every group hinted
+    completion, mask = inputs["completion_ids"], inputs["completion_mask"]
+    plain = _logps(trainer, untrained, tokenizer, problems, inputs, hint=False)
+    with torch.no_grad():
+        hinted = _logps(trainer, untrained, tokenizer, problems, inputs, hint=True)
+    on = mask.bool()
+    torch.testing.assert_close(inputs[SCAFFOLD_LOGPS_KEY][on], hinted[on], rtol=0, atol=1e-4)
+    weights = torch.exp(plain.detach() - hinted).clamp(max=cap)
+    ratio = torch.exp(plain - plain.detach())
+    adv = inputs["advantages"].unsqueeze(1)
+    surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.28) * adv) * weights
+    group = torch.arange(completion.shape[0]) // 2
+    loss = -sum((surrogate[group == g] * mask[group == g]).sum() / mask[group == g].sum()
+                for g in group.unique()) / len(group.unique())
+    untrained.zero_grad()
+    loss.backward()
+    for name, param in untrained.named_parameters():
+        if name in CHECKED:
+            torch.testing.assert_close(grads[name], param.grad, rtol=1e-4, atol=1e-8)
+    logged = trainer.state.log_history[0]
+    assert logged["scaffold/is_weight_mean"] == pytest.approx(
+        float(weights[on].mean()), rel=1e-4)
+    assert logged["scaffold/kept_rows_plain"] == 0.0
+
+
+CHECKED = ("model.norm.weight", "model.layers.0.self_attn.q_proj.weight")
+
+
+def _length_reward(prompts, completions, **kwargs):
+    return [float(len(c)) for c in completions]  # groups almost never tie
+
+
+def _logps(trainer, model, tokenizer, problems, inputs, hint):
+    """Per-token log-probs of the batch's completions after each row's plain or hinted prompt,
+    tokenized here from the problem text (rows are matched to problems by their plain prompt)."""
+    rows = []
+    for ids, mask in zip(inputs["prompt_ids"], inputs["prompt_mask"], strict=True):
+        shown = tokenizer.decode(ids[mask.bool()])
+        problem = next(p for p in problems if p in shown)
+        rows.append(tokenizer(text_prompt(problem, hint=hint))["input_ids"])
+    width = max(len(r) for r in rows)
+    prompt = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rows])
+    prompt_mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    completion = inputs["completion_ids"]
+    logps, _, _ = trainer._get_per_token_logps_and_entropies(
+        model, torch.cat([prompt, completion], dim=1),
+        torch.cat([prompt_mask, inputs["completion_mask"]], dim=1), completion.shape[1])
+    return logps
+
+
+def test_the_scaffold_is_refused_under_async_rollouts():
+    from reasoning_rl.online.settings import RolloutSection, check_async
+
+    with pytest.raises(RecipeError, match="objective.scaffold_steps: the scaffold is not "
+                                          "supported with rollout.mode: async"):
+        check_async(RolloutSection(mode="async"), {"use_vllm": True}, 0, scaffold_steps=20)
