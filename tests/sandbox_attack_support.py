@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 
 import rewards
+from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import TestResult, run_tests
 
 CHECKOUT = Path(rewards.__file__).resolve().parents[1]
-MBPP_FILE = CHECKOUT.parent / "shared" / "data" / "mbpp_sanitized.jsonl"
+MBPP_FILE = data_dir() / "mbpp_sanitized.jsonl"  # $REASONING_RL_DATA, else ../shared/data
 # Where a policy could look for the reference data or the project: every spelling of it.
 SECRET_PATHS = sorted({str(MBPP_FILE), str(MBPP_FILE.resolve()), "/work/shared/data",
                        "/work/shared/data/mbpp_sanitized.jsonl", "/work/main", str(CHECKOUT),

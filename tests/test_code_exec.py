@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import (
     extract_code,
     grade_answers,
@@ -14,7 +15,7 @@ from rewards.code_exec import (
     sample_tests,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = data_dir()  # $REASONING_RL_DATA, else ../shared/data
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is missing")
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 SUM_TESTS = ['{"input": "2 3", "output": "5"}', '{"input": "10 -4\\n", "output": "6\\n"}']

@@ -40,11 +40,12 @@ from rewards.sandbox.launcher import (
     RunOutcome,
     capabilities,
     launch,
+    stats,
     zygote,
 )
 
 __all__ = ["Capabilities", "Limits", "RunOutcome", "capabilities", "judge",
-           "launch", "run_python", "zygote"]
+           "launch", "run_python", "stats", "zygote"]
 
 
 _DEFAULT_LIMITS = Limits()

@@ -52,6 +52,7 @@ _NEW_ROOT = "/tmp"  # exists everywhere; a fresh tmpfs is mounted on it in our n
 # Exit statuses the harness uses to say how a Python program ended (a program can fake them,
 # which only changes the reported reason of a failure: verdicts never rest on them alone).
 EXIT_OK, EXIT_CRASH, EXIT_MEMORY, EXIT_EARLY, EXIT_OUTPUT = 0, 1, 3, 4, 5
+RESULT_FD = 3  # the judge's verdicts; the only descriptor above 2 a run starts with
 _EFBIG = 27  # a write past RLIMIT_FSIZE (Python ignores SIGXFSZ, so the write fails instead)
 # Taken before a program can replace them in ``builtins`` or ``os``.
 _MEMORY_ERROR, _SYSTEM_EXIT, _EXIT, _WRITE = MemoryError, SystemExit, os._exit, os.write
@@ -246,6 +247,8 @@ def _compile(orders: dict) -> int:
 def execute(orders: dict) -> None:
     """Run the (already isolated) action and exit; never returns."""
     status = EXIT_CRASH
+    if orders["action"] != "judge":  # only the judge writes verdicts
+        os.closerange(RESULT_FD, 1 << 16)
     try:
         if orders["action"] == "judge":
             # The judge drops privileges in each of its two processes itself.
@@ -281,10 +284,21 @@ def _say_why() -> None:
         pass
 
 
+def wire_descriptors(stdin_fd, result_fd) -> None:
+    """Make ``stdin_fd`` fd 0 and ``result_fd`` fd ``RESULT_FD``, then close every other
+    descriptor above 2. Why: an inherited descriptor left open (the tests' memfd under its
+    original number) is readable by the program with ``os.pread``, which gives away every
+    expected value; the fork server applies the same function to its runs."""
+    os.dup2(stdin_fd if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY), 0)
+    if result_fd is not None and result_fd != RESULT_FD:
+        os.dup2(result_fd, RESULT_FD)
+    os.closerange(RESULT_FD + 1 if result_fd is not None else RESULT_FD, 1 << 16)
+
+
 def main() -> None:
     orders = json.loads(sys.stdin.read())
-    stdin_fd = orders.pop("stdin_fd", None)
-    os.dup2(stdin_fd if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY), 0)
+    wire_descriptors(orders.pop("stdin_fd", None), orders.get("result_fd"))
+    orders["result_fd"] = RESULT_FD
     if orders["action"] == "judge":  # before the new root hides this folder
         sibling("plaindata")
         sibling("judge")

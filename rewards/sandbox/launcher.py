@@ -39,6 +39,8 @@ JUDGE_MEMORY_MB = 256  # the judge holds decoded replies; it never runs the prog
 USE_ZYGOTE = True  # False: every run starts a fresh harness (tests flip it to cover both paths)
 _ZYGOTE: Zygote | None = None
 _ZYGOTE_LOCK = threading.Lock()
+_STATS = {"runs": 0, "fresh_fallbacks": 0}
+_STATS_LOCK = threading.Lock()
 # Exit statuses of the harness (harness.py).
 _PYTHON_STATUS = {0: "ok", 1: "crash", 3: "memory", 4: "exited_early", 5: "output_limit"}
 
@@ -92,6 +94,9 @@ def launch(orders: dict, limits: Limits, stdin: bytes | None = None,
     fork server.
     """
     warm = caps is None and USE_ZYGOTE
+    if caps is None:  # the probe's own runs are not counted
+        with _STATS_LOCK:
+            _STATS["runs"] += 1
     caps = caps or capabilities()
     started = time.perf_counter()
     scratch = None if caps.strong else tempfile.mkdtemp(prefix="rewards-sandbox-")
@@ -155,12 +160,15 @@ def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm
            ) -> tuple[int | None, bool, str]:
     uids = (orders["uid"], orders["judge_uid"])
     if warm and caps.strong:
+        reason = ""
         for _ in range(2):  # a second try gets a restarted server
             try:
                 code, timed_out = zygote().run(orders, fds, deadline_s, uids)
                 return code, timed_out, "warm"
             except ZygoteUnavailable as error:
+                reason = str(error)
                 log.info("rewards sandbox: fork server failed (%s), retrying", error)
+        _count_fallback(reason)
     stdin_fd, out, err, result = fds
     process = subprocess.Popen(
         [caps.python, "-I", "-S", "-B", HARNESS], stdin=subprocess.PIPE, stdout=out, stderr=err,
@@ -175,6 +183,27 @@ def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm
     kill_everything(process.pid, uids)
     process.wait()
     return process.returncode, timed_out, "fresh"
+
+
+def _count_fallback(reason: str) -> None:
+    """Count a run the fork server could not take (it then runs on the fresh path, which is as
+    strict but slower); every fallback is logged with the running count."""
+    with _STATS_LOCK:
+        _STATS["fresh_fallbacks"] += 1
+        count = _STATS["fresh_fallbacks"]
+    log.warning("rewards sandbox: fork server unavailable (%s); run on the fresh path "
+                "(sandbox/fresh_fallbacks=%d)", reason, count)
+
+
+def stats() -> dict[str, int]:
+    """Counters of this process's sandbox runs: ``runs`` and ``fresh_fallbacks`` (runs meant
+    for the warm fork server that ran on the fresh path instead).
+
+    >>> sorted(stats())
+    ['fresh_fallbacks', 'runs']
+    """
+    with _STATS_LOCK:
+        return dict(_STATS)
 
 
 def _classify(action: str, returncode: int | None, timed_out: bool, oom: bool, report: bytes
