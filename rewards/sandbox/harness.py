@@ -56,7 +56,9 @@ RESULT_FD = 3  # the judge's verdicts; the only descriptor above 2 a run starts 
 _EFBIG = 27  # a write past RLIMIT_FSIZE (Python ignores SIGXFSZ, so the write fails instead)
 # Taken before a program can replace them in ``builtins`` or ``os``.
 _MEMORY_ERROR, _SYSTEM_EXIT, _EXIT, _WRITE = MemoryError, SystemExit, os._exit, os.write
+JUDGE_MODULES = ("plaindata", "wire", "remote", "judge", "candidate")  # loaded by path
 sys.modules.setdefault("harness", sys.modules[__name__])  # judge.py reaches back by this name
+_MODE = ""  # the run's isolation mode (root, user or "" for weak), set by ``isolate``
 
 
 def sibling(name: str):
@@ -69,6 +71,9 @@ def sibling(name: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+lockdown = sibling("lockdown")
 
 
 def _libc():
@@ -138,10 +143,15 @@ def isolate(orders: dict) -> None:
     if orders.get("cgroup"):
         with open(os.path.join(orders["cgroup"], "cgroup.procs"), "w") as procs:
             procs.write(str(os.getpid()))
-    if not orders["isolate"]:
+    global _MODE
+    _MODE = orders["isolate"]
+    if not _MODE:
         return
     libc = _libc()
-    if libc.unshare(_CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS) != 0:
+    namespaces = _CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS
+    if _MODE == "user":  # a normal user: an unprivileged user namespace gives the rights
+        lockdown.enter_user_namespace(namespaces)
+    elif libc.unshare(namespaces) != 0:
         import ctypes
 
         raise OSError(ctypes.get_errno(), "unshare failed")
@@ -209,6 +219,9 @@ def drop(limits: dict, uid, workdir: str, files: dict | None = None) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    elif _MODE == "user":  # root of the user namespace: give up every capability it holds
+        lockdown.drop_capabilities()
+    lockdown.install_filter()
 
 
 def run_python(code: str) -> int:
@@ -300,8 +313,8 @@ def main() -> None:
     wire_descriptors(orders.pop("stdin_fd", None), orders.get("result_fd"))
     orders["result_fd"] = RESULT_FD
     if orders["action"] == "judge":  # before the new root hides this folder
-        sibling("plaindata")
-        sibling("judge")
+        for name in JUDGE_MODULES:
+            sibling(name)
     isolate(orders)
     execute(orders)
 

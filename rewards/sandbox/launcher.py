@@ -58,13 +58,18 @@ class Limits:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What isolation this machine allows; ``strong`` means namespaces plus a throwaway uid."""
+    """What isolation this machine allows. ``mode`` is ``root`` (namespaces, private root,
+    throwaway uids, memory cgroup where writable), ``user`` (a normal user's unprivileged user
+    namespace: the same namespaces and private root, no capabilities left, rlimits instead of
+    the uids and the cgroup) or ``weak`` (rlimits, process group, temp dir, clean environment
+    only); ``strong`` is True for the first two."""
 
     strong: bool
     python: str
     prefixes: tuple[str, ...] = ()
     cgroup: str | None = None
     notes: tuple[str, ...] = ()
+    mode: str = "weak"
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,12 @@ def _common_orders(orders: dict, limits: Limits, caps: Capabilities, scratch: st
                 "file_bytes": limits.output_bytes, "files": limits.open_files,
                 "processes": processes}
     strong = caps.strong
+    throwaway = caps.mode == "root"  # a user namespace maps only the user's own uid
     # Without a cgroup nothing bounds the run's memory as a whole, so no process may fork:
     # per-process limits times one process is then the bound.
     processes = limits.processes if group or orders["action"] == "compile" else 1
-    return {"isolate": strong, "uid": _throwaway_uid() if strong else None,
-            "judge_uid": _throwaway_uid() if strong else None, "env": CLEAN_ENV,
+    return {"isolate": caps.mode if strong else "", "uid": _throwaway_uid() if throwaway else None,
+            "judge_uid": _throwaway_uid() if throwaway else None, "env": CLEAN_ENV,
             "prefixes": list(caps.prefixes), "cgroup": group,
             "workdir": "/tmp/run" if strong else os.path.join(scratch, "run"),
             "limits": rlimits(limits.memory_mb, processes),
@@ -159,7 +165,7 @@ def _read(handle, limit: int) -> bytes:
 def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm: bool
            ) -> tuple[int | None, bool, str]:
     uids = (orders["uid"], orders["judge_uid"])
-    if warm and caps.strong:
+    if warm and caps.strong:  # root or user namespace: the fork server does the same
         reason = ""
         for _ in range(2):  # a second try gets a restarted server
             try:
@@ -229,28 +235,29 @@ def _classify(action: str, returncode: int | None, timed_out: bool, oom: bool, r
 
 @functools.lru_cache(maxsize=1)
 def capabilities() -> Capabilities:
-    """Probe once which isolation works here, and warn if only the weak path is available.
+    """Probe once which isolation works here (root first, then a user namespace), and warn if
+    only the weak path is available.
 
-    >>> capabilities().python  # doctest: +SKIP
-    '/usr/bin/python3'
+    >>> capabilities().mode in ("root", "user", "weak")
+    True
     """
     candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
     notes = []
-    if os.geteuid() == 0:
-        group = cgroup.base()
-        for python in dict.fromkeys(p for p in candidates if os.path.exists(p)):
-            caps = Capabilities(True, python, _prefixes(python), group)
-            outcome = _probe(caps)
-            if outcome.status == "ok":
-                return Capabilities(True, python, caps.prefixes, group,
-                                    (f"strong isolation with {python}, memory cgroup {group}",))
-            notes.append(f"{python}: {outcome.status} {outcome.detail} {outcome.stderr[-300:]!r}")
-    else:
-        notes.append("not root: no namespaces, private root or throwaway uid")
+    mode = "root" if os.geteuid() == 0 else "user"
+    group = cgroup.base() if mode == "root" else None
+    for python in dict.fromkeys(p for p in candidates if os.access(p, os.X_OK)):
+        caps = Capabilities(True, python, _prefixes(python), group, (), mode)
+        outcome = _probe(caps)
+        if outcome.status == "ok":
+            where = f"memory cgroup {group}" if group else "rlimits, no forking (no cgroup)"
+            return Capabilities(True, python, caps.prefixes, group,
+                                (f"{mode} isolation with {python}, {where}",), mode)
+        notes.append(f"{mode} isolation with {python}: {outcome.status} {outcome.detail} "
+                     f"{outcome.stderr[-300:]!r}")
     log.warning("rewards sandbox is WEAK on this machine (rlimits, process group, temp dir, "
                 "clean env only; files, network and process-count limits not enforced): %s",
                 notes)
-    return Capabilities(False, os.path.realpath(sys.executable), (), None, tuple(notes))
+    return Capabilities(False, os.path.realpath(sys.executable), (), None, tuple(notes), "weak")
 
 
 def _prefixes(python: str) -> tuple[str, ...]:

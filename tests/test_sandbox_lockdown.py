@@ -1,0 +1,93 @@
+"""Kernel lockdown of every run (seccomp filter, no capabilities) and the launch-time gate on
+weak isolation (issue 20). The run tests go through both sandbox paths, as root and, in CI's
+second attack stage, as a normal user (a user namespace)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rewards import sandbox
+from rewards.sandbox import isolation, lockdown
+from rewards.sandbox.launcher import Capabilities
+
+# Each refused call is tried with harmless arguments; the program prints name=errno.
+PROBE = r'''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+def errno_of(number, *args):
+    ctypes.set_errno(0)
+    result = libc.syscall(ctypes.c_long(number), *[ctypes.c_long(a) for a in args])
+    return ctypes.get_errno() if result == -1 else 0
+calls = {"ptrace": (101, 0, 0, 0, 0), "unshare_user": (272, 0x10000000),
+         "unshare_net": (272, 0x40000000), "mount": (165, 0, 0, 0, 0, 0),
+         "chroot": (161, 0), "setns": (308, 0, 0), "bpf": (321, 0, 0, 0),
+         "keyctl": (250, 0, 0, 0, 0, 0), "clone_newuser": (56, 0x10000000 | 17, 0, 0, 0, 0),
+         "process_vm_readv": (310, 1, 0, 0, 0, 0, 0), "clone3": (435, 0, 0)}
+print(" ".join(f"{name}={errno_of(*args)}" for name, args in sorted(calls.items())))
+header = ctypes.create_string_buffer(bytes.fromhex("22050820") + bytes(4))
+data = ctypes.create_string_buffer(24)
+libc.capget(header, data)
+print("capabilities", data.raw.hex())
+'''
+FORK = ("import os\npid = os.fork()\nif pid == 0:\n    os._exit(7)\n"
+        "print(os.waitpid(pid, 0)[1] >> 8)\n")
+EPERM, ENOSYS = 1, 38
+
+
+@pytest.mark.skipif(not lockdown.seccomp_supported(), reason="the filter is x86-64 only")
+def test_every_run_is_filtered_and_holds_no_capability(sandbox_path):
+    outcome = sandbox.judge(PROBE + "def f():\n    return 1\n", ["assert f() == 1"])
+    assert outcome.status == "ok", outcome
+    direct = sandbox.run_python(PROBE, limits=sandbox.Limits(processes=4))
+    lines = direct.stdout.decode().splitlines()
+    errnos = dict(item.split("=") for item in lines[0].split())
+    assert {name: int(value) for name, value in errnos.items()} == {
+        "bpf": EPERM, "chroot": EPERM, "clone3": ENOSYS, "clone_newuser": EPERM,
+        "keyctl": EPERM, "mount": EPERM, "process_vm_readv": EPERM, "ptrace": EPERM,
+        "setns": EPERM, "unshare_net": EPERM, "unshare_user": EPERM}, lines
+    assert lines[1] == "capabilities " + "0" * 48, lines  # effective, permitted, inheritable
+
+
+def test_ordinary_forks_still_work_where_the_run_may_fork(sandbox_path):
+    outcome = sandbox.run_python(FORK, limits=sandbox.Limits(processes=4))
+    if sandbox.capabilities().cgroup:  # without a memory cgroup no run may fork at all
+        assert outcome.stdout == b"7\n", outcome
+    else:
+        assert outcome.status == "crash" and b"BlockingIOError" in outcome.stderr, outcome
+
+
+WEAK = Capabilities(False, "/usr/bin/python3", notes=("probe failed",), mode="weak")
+
+
+def test_doctor_names_the_mode_and_the_minimum(capsys):
+    from reasoning_rl.cli import main
+
+    code = main(["doctor"])
+    out = capsys.readouterr().out
+    caps = sandbox.capabilities()
+    assert out.startswith(f"code sandbox: {caps.mode}") and "minimum:" in out
+    assert code == (0 if caps.strong else 2)
+    weak = "\n".join(isolation.describe(WEAK))
+    assert "below the minimum" in weak and "to enable:" in weak and "data set" in weak
+
+
+def test_code_rewards_stop_at_launch_on_weak_isolation_unless_opted_in(monkeypatch, caplog):
+    from reasoning_rl.config import load_recipe
+    from reasoning_rl.errors import UserError
+    from reasoning_rl.training import require_code_sandbox
+
+    monkeypatch.setattr(isolation, "capabilities", lambda: WEAK)
+    recipe = load_recipe("recipes/smoke_cpu.yaml")
+    code_rows, math_rows = [{"task": "Code"}], [{"task": "math"}]
+    require_code_sandbox(recipe, math_rows)  # no code: nothing to refuse
+    with pytest.raises(UserError) as refused:
+        require_code_sandbox(recipe, code_rows)
+    message = str(refused.value)
+    assert "mode: weak" in message and isolation.OPT_IN_KEY in message
+    assert "user namespace" in message and "to enable:" in message
+    opted_in = load_recipe("recipes/smoke_cpu.yaml", ["run.unsafe_weak_code_sandbox=true"])
+    require_code_sandbox(opted_in, code_rows)
+    assert "UNSAFE" in caplog.text
+    monkeypatch.setattr(isolation, "capabilities", lambda: Capabilities(
+        True, "/usr/bin/python3", mode="user"))
+    require_code_sandbox(recipe, code_rows)  # a user namespace meets the minimum
