@@ -62,10 +62,9 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_doctor(args: argparse.Namespace) -> int:
     """`reasoning-rl doctor`: the code sandbox's isolation here; exit 2 below the minimum."""
-    from rewards.sandbox.isolation import capabilities, describe
+    from rewards.sandbox.isolation import doctor
 
-    print("\n".join(describe()))
-    return 0 if capabilities().strong else USER_ERROR_EXIT_CODE
+    return doctor()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,8 @@ second attack stage, as a normal user (a user namespace)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from rewards import sandbox
@@ -60,18 +62,25 @@ WEAK = Capabilities(False, "/usr/bin/python3", notes=("probe failed",), mode="we
 
 
 def test_doctor_names_the_mode_and_the_minimum(capsys):
-    from reasoning_rl.cli import main
-
-    code = main(["doctor"])
+    code = isolation.doctor()
     out = capsys.readouterr().out
     caps = sandbox.capabilities()
     assert out.startswith(f"code sandbox: {caps.mode}") and "minimum:" in out
     assert code == (0 if caps.strong else 2)
+    if os.geteuid() != 0:  # a normal user with user namespaces gets the user mode
+        assert caps.mode == "user", caps.notes
     weak = "\n".join(isolation.describe(WEAK))
     assert "below the minimum" in weak and "to enable:" in weak and "data set" in weak
 
 
+def test_the_cli_runs_the_doctor(capsys):
+    cli = pytest.importorskip("reasoning_rl.cli", exc_type=ImportError)
+    assert cli.main(["doctor"]) == isolation.doctor()
+    assert capsys.readouterr().out.count("code sandbox:") == 2
+
+
 def test_code_rewards_stop_at_launch_on_weak_isolation_unless_opted_in(monkeypatch, caplog):
+    pytest.importorskip("reasoning_rl.training", exc_type=ImportError)
     from reasoning_rl.config import load_recipe
     from reasoning_rl.errors import UserError
     from reasoning_rl.training import require_code_sandbox

@@ -82,6 +82,12 @@ def describe(caps: Capabilities | None = None) -> list[str]:
     return lines
 
 
+def doctor() -> int:
+    """Print ``describe()``; the exit code is 0 where the minimum is met, else 2."""
+    print("\n".join(describe()))
+    return 0 if capabilities().strong else 2
+
+
 def launch_problem(allow_weak: bool, caps: Capabilities | None = None) -> str | None:
     """Why a run with code rewards must not start here, or None. ``allow_weak`` is the
     recipe's ``run.unsafe_weak_code_sandbox``.
