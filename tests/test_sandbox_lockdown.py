@@ -50,6 +50,16 @@ def test_every_run_is_filtered_and_holds_no_capability(sandbox_path):
     assert lines[1] == "capabilities " + "0" * 48, lines  # effective, permitted, inheritable
 
 
+def test_the_judge_is_not_dumpable_and_filtered(sandbox_path):
+    """The tests run in the judge process: ask the kernel there (PR_GET_DUMPABLE is 3,
+    PR_GET_SECCOMP 21, which is 2 under a filter)."""
+    outcome = sandbox.judge("def f():\n    return 1\n", [
+        "import ctypes\nprctl = ctypes.CDLL(None).prctl\nassert prctl(3, 0, 0, 0, 0) == 0\n"
+        "assert prctl(21, 0, 0, 0, 0) == (2 if SECCOMP else 0)\nassert f() == 1"
+        .replace("SECCOMP", str(lockdown.seccomp_supported()))])
+    assert outcome.status == "ok", outcome
+
+
 def test_ordinary_forks_still_work_where_the_run_may_fork(sandbox_path):
     outcome = sandbox.run_python(FORK, limits=sandbox.Limits(processes=4))
     if sandbox.capabilities().cgroup:  # without a memory cgroup no run may fork at all

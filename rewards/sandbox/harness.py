@@ -4,7 +4,8 @@ Started by ``rewards.sandbox.launcher`` as ``python -I -S harness.py`` (no site,
 with its orders as JSON on stdin, or forked by the warm fork server (``forkserver.py``), which
 calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolate``:
 
-1. enters fresh network, mount, IPC, UTS and pid namespaces (no interface up: no network at
+1. enters fresh network, mount, IPC, UTS and pid namespaces, as root or, for a normal user,
+   inside an unprivileged user namespace (``lockdown.py``) (no interface up: no network at
    all; no System V or POSIX IPC shared with anything else; the run's processes see only each
    other, and all of them die and are reaped when the run ends);
 2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
@@ -16,7 +17,9 @@ calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolat
 3. joins the run's memory cgroup (when the launcher made one), so all processes of a run share
    one memory limit.
 
-``drop`` then sets the resource limits and switches to the run's throwaway uid.
+``drop`` then sets the resource limits and switches to the run's throwaway uid (as root) or
+drops every capability of the user namespace (as a normal user), and installs the seccomp
+filter (``lockdown.install_filter``).
 
 Actions: ``python`` (run code, stdin to stdout), ``compile`` (run a compiler on the given
 sources and hand back the binary's bytes on stdout), ``exec`` (run a binary handed in as

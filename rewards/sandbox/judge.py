@@ -290,7 +290,9 @@ def run(orders: dict, drop, plaindata) -> None:
     if pid == 0:
         try:
             # fd 0 holds the tests (a memfd the launcher wrote): never readable by the program.
-            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
             for fd in (report, request_w, reply_r):
                 os.close(fd)
             drop(orders["limits"], orders.get("uid"), orders["workdir"])
