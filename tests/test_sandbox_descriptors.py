@@ -83,10 +83,12 @@ def broken_fork_server(monkeypatch):
 
 
 @pytest.mark.skipif(not launcher.capabilities().strong, reason="the warm path needs root")
-def test_the_fallback_is_counted_and_as_strict(broken_fork_server):
+def test_the_fallback_is_counted_logged_and_as_strict(broken_fork_server, caplog):
     before = sandbox.stats()["fresh_fallbacks"]
     tests = mbpp(PERIMETER)["test_list"]
     honest = sandbox.judge(reference(PERIMETER), tests)
     assert (honest.status, honest.via) == ("ok", "fresh"), honest
     assert attack(READ_INHERITED, tests).passed is False
     assert sandbox.stats()["fresh_fallbacks"] == before + 2
+    if before == 0:  # the 1st and 2nd fallbacks of this process are logged
+        assert "sandbox/fresh_fallbacks=2" in caplog.text

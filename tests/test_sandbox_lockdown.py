@@ -5,10 +5,13 @@ second attack stage, as a normal user (a user namespace)."""
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 
 import pytest
 
 from rewards import sandbox
+from rewards.code_exec import run_tests
 from rewards.sandbox import isolation, lockdown
 from rewards.sandbox.launcher import Capabilities
 
@@ -66,6 +69,21 @@ def test_ordinary_forks_still_work_where_the_run_may_fork(sandbox_path):
         assert outcome.stdout == b"7\n", outcome
     else:
         assert outcome.status == "crash" and b"BlockingIOError" in outcome.stderr, outcome
+
+
+@pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
+def test_cpp_compiles_while_the_uid_already_runs_many_processes(sandbox_path):
+    """As a normal user the compiler runs under the trainer's own uid (in a user namespace),
+    with RLIMIT_NPROC set: 40 other processes of that uid must not stop g++ from forking."""
+    sleepers = [subprocess.Popen(["sleep", "60"]) for _ in range(40)]
+    try:
+        program = "#include <iostream>\nint main() { int a; std::cin >> a; std::cout << 2 * a; }\n"
+        result = run_tests(program, ['{"input": "21", "output": "42"}'], "cpp")
+        assert result.passed, result
+    finally:
+        for sleeper in sleepers:
+            sleeper.kill()
+            sleeper.wait()
 
 
 WEAK = Capabilities(False, "/usr/bin/python3", notes=("probe failed",), mode="weak")

@@ -193,10 +193,13 @@ def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm
 
 def _count_fallback(reason: str) -> None:
     """Count a run the fork server could not take (it then runs on the fresh path, which is as
-    strict but slower); every fallback is logged with the running count."""
+    strict but slower); the 1st, 2nd, 4th, 8th, ... fallback is logged with the running count,
+    so a server that stays down is reported without a warning per run."""
     with _STATS_LOCK:
         _STATS["fresh_fallbacks"] += 1
         count = _STATS["fresh_fallbacks"]
+    if count & (count - 1):  # not a power of two
+        return
     log.warning("rewards sandbox: fork server unavailable (%s); run on the fresh path "
                 "(sandbox/fresh_fallbacks=%d)", reason, count)
 
