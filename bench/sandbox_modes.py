@@ -70,8 +70,13 @@ def _costs(repeats: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+TIMEOUT = {"per_test_s": 10.0}  # --timeout 4 is the training default (task 123 then times out)
+
+
 def _grade(answers: list[str], tests: list[list[str]], keys: list[str]) -> list[float | None]:
-    return code_exec.grade_answers(answers, tests, keys, timeout_s=10, budget_s=60)
+    seconds = TIMEOUT["per_test_s"]
+    return code_exec.grade_answers(answers, tests, keys, timeout_s=seconds,
+                                   budget_s=max(60.0, 3 * seconds))
 
 
 def _verdicts(count: int) -> dict[str, int]:
@@ -111,7 +116,8 @@ def _as_user(python: str, count: int, repeats: int) -> dict:
            "REASONING_RL_DATA": str(_data()), "PYTHONDONTWRITEBYTECODE": "1"}
     done = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                            python, __file__, "--code", str(count), "--repeats", str(repeats),
-                           "--json"], env=env, capture_output=True, text=True, check=True)
+                           "--timeout", str(TIMEOUT["per_test_s"]), "--json"],
+                          env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.splitlines()[-1])
 
 
@@ -132,7 +138,10 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=30, help="runs per cost median")
     parser.add_argument("--user-python", help="as root: also run as uid 65534 with this python")
     parser.add_argument("--json", action="store_true", help="print one JSON line only")
+    parser.add_argument("--timeout", type=float, default=TIMEOUT["per_test_s"],
+                        help="seconds per test")
     args = parser.parse_args()
+    TIMEOUT["per_test_s"] = args.timeout
     result = measure(args.code, args.repeats)
     if args.json:
         print(json.dumps(result))

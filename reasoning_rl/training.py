@@ -269,7 +269,10 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
     from transformers.trainer_callback import ProgressCallback
     from trl import GRPOTrainer
 
+    from reasoning_rl.sandbox_metrics import SandboxMetrics
+
     callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
+                 SandboxMetrics(),  # before MetricsFile: adds sandbox/... counters
                  MetricsFile(recipe.run_dir), RewardProgressBar(),
                  checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
