@@ -96,7 +96,7 @@ FORGED_ANSWERS = {
     # a reply claiming the result is the test's first argument (alias), and an argument
     # "copied back" as the expected value: neither can touch anything but the arguments
     "alias_and_copy_back": "_candidate._answer = lambda objects, request, pd: "
-                           "pd.encode(('ok', 40, [[0, 40], ['x', [40]]], 0))",
+                           "pd.encode(('ok', 0, [[0, 40], ['x', [40]]], 0))",
     "handle_numbers": "_candidate._answer = lambda objects, request, pd: "
                       "b'{\"t\": \"tuple\", \"v\": [\"ok\", {\"t\": \"handle\", \"v\": "
                       "[123456, \"int\"]}, [], null]}'",
@@ -159,3 +159,28 @@ def test_copy_back_only_touches_the_tests_mutable_arguments(sandbox_path):
     wrong = ["xs, t, s = [], (1,), 'a'\nsquare_perimeter(xs, t, s)\n"
              "assert xs == (40,) or t == [40] or s == [40]"]
     assert judge(forged, wrong).status != "ok"
+
+
+MODULE_NAMED = {
+    "class": "class math:\n    isclose = staticmethod(lambda *a, **k: True)\n",
+    "function_attribute": "def math():\n    pass\nmath.isclose = lambda *a, **k: True\n",
+    "instance": "class _M:\n    def isclose(self, *a, **k):\n        return True\nmath = _M()\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(MODULE_NAMED))
+def test_a_program_name_used_as_a_module_is_the_real_module(sandbox_path, kind):
+    """MBPP 82's tests call ``math.isclose`` without importing math: a program's ``math`` with
+    a lying ``isclose`` (reachable now that handles have attributes) must not decide them."""
+    row = mbpp(82)
+    assert_honest_passes(reference(82), row["test_list"], sandbox_path)
+    forged = MODULE_NAMED[kind] + "def volume_sphere(r):\n    return 0\n"
+    assert attack(forged, row["test_list"]).passed is False
+
+
+def test_functions_named_like_modules_are_still_the_programs(sandbox_path):
+    program = ("def copy(xs):\n    return list(xs)\ndef random():\n    return 4\n"
+               "def string(n):\n    return str(n)\n")
+    tests = ["assert copy((1, 2)) == [1, 2]", "assert random() == 4",
+             "assert string(5) == '5'"]
+    assert judge(program, tests, stop_at_first_failure=False).status == "ok"

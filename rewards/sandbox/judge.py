@@ -52,6 +52,7 @@ class _Link:
         self.broken = False  # after a timeout or a bad frame the channel cannot be trusted
         self.remotes: dict = {}  # handle number -> the one Remote for it
         self.callbacks: list = []  # the judge's functions the program may call back
+        self.numbers: dict = {}  # id(function) -> its callback number
         self.exceptions: dict = {}  # the judge's classes for the program's exceptions
 
     def read(self):
@@ -82,8 +83,10 @@ class _Link:
         if type(value) is remote.Remote:
             return {"t": "ref", "v": value._target} if type(value._target) is int else None
         if callable(value):
-            self.callbacks.append(value)
-            return {"t": "callback", "v": len(self.callbacks) - 1}
+            number = self.numbers.setdefault(id(value), len(self.callbacks))
+            if number == len(self.callbacks):
+                self.callbacks.append(value)  # kept alive, so its id stays its own
+            return {"t": "callback", "v": number}
         return None
 
     def _killed_for_time(self) -> bool:
@@ -127,7 +130,8 @@ class _Link:
         if type(reply) is tuple and len(reply) == 4 and reply[0] == "ok":
             _copy_back(reply[2], args, kwargs)
             alias = reply[3]
-            if type(alias) is int and 0 <= alias < len(args):
+            if type(alias) is int and 0 <= alias < len(args) and type(args[alias]) in (
+                    _LISTS + _MAPPINGS):  # only a mutable argument can be returned as itself
                 return args[alias]
             return reply[1]
         if type(reply) is tuple and len(reply) == 4 and reply[0] == "error":
@@ -187,8 +191,6 @@ def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
         if type(name) is not str or not name.isidentifier() or name.startswith("__"):
             continue  # `__builtins__` from a program would replace every built-in of the tests
         target = shadowing if hasattr(builtins, name) else namespace
-        if _importable(name):  # `class math` with a lying `isclose`: the tests mean the module
-            kind, entry = "module", ("module", name)
         if kind == "call":
             target[name] = remote.Remote(link, name, name)
         elif kind == "exception" and len(entry) == 2:
@@ -226,7 +228,7 @@ def _names_used(code) -> set:
     return names
 
 
-def _test_namespace(code, base: dict, shadowing: dict) -> dict:
+def _test_namespace(code, source: str, base: dict, shadowing: dict) -> dict:
     """A fresh namespace for one test. A program's name that shadows a built-in (MBPP task 126
     defines `sum`) is used only when it is the one name of the program the test refers to:
     with two, the program could coordinate them (`set(f(x)) == set(expected)` with a forged
@@ -236,7 +238,28 @@ def _test_namespace(code, base: dict, shadowing: dict) -> dict:
     namespace = dict(base)
     if len(from_program) == 1 and from_program <= set(shadowing):
         namespace.update(shadowing)
-    return namespace
+    return namespace | _modules_by_attribute(source, namespace)
+
+
+def _modules_by_attribute(source: str, namespace: dict) -> dict:
+    """The judge's own module for each name a test uses as ``name.attr`` that is a standard
+    library module's name (``math.isclose``): a program's ``math`` (a class, or a function with
+    an ``isclose`` attribute) would otherwise decide the verdict. A program's function named
+    like a module (``def copy``) is still the one a test calls as ``copy(x)``."""
+    import ast
+    import importlib
+
+    modules = {}
+    for node in ast.walk(ast.parse(source)):
+        name = node.value.id if (isinstance(node, ast.Attribute)
+                                 and isinstance(node.value, ast.Name)) else None
+        if name and name not in modules and type(namespace.get(name)) is remote.Remote \
+                and _importable(name):
+            try:
+                modules[name] = importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112 - a module the judge lacks
+                continue
+    return modules
 
 
 def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
@@ -244,7 +267,7 @@ def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
     link.deadline = time.monotonic() + seconds
     try:
         code = compile(test, "test.py", "exec")
-        exec(code, _test_namespace(code, *names))  # noqa: S102 - trusted test code
+        exec(code, _test_namespace(code, test, *names))  # noqa: S102 - trusted test code
     except _Stop as stop:
         return stop.kind, stop.detail
     except AssertionError as error:
