@@ -184,3 +184,24 @@ def test_functions_named_like_modules_are_still_the_programs(sandbox_path):
     tests = ["assert copy((1, 2)) == [1, 2]", "assert random() == 4",
              "assert string(5) == '5'"]
     assert judge(program, tests, stop_at_first_failure=False).status == "ok"
+
+
+SIGNAL_THE_JUDGE = r'''
+import os, signal
+def square_perimeter(a):
+    try:
+        os.kill(os.getppid(), signal.SIGNUM)
+    except OSError:
+        pass
+    return 0
+'''
+
+
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM", "SIGKILL", "SIGSTOP", "SIGUSR1"])
+def test_signalling_the_judge_never_passes(sandbox_path, signum):
+    """In the user mode the program and the judge share a uid, so the program may signal its
+    parent, the judge: that may end the run, never pass it (SIGSTOP runs into the deadline)."""
+    tests = mbpp(PERIMETER)["test_list"]
+    program = SIGNAL_THE_JUDGE.replace("SIGNUM", signum)
+    result = attack(program, tests, stop_at_first_failure=False)
+    assert (result.passed, result.passed_count) == (False, 0)
