@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The code sandbox's attack suite, honest-program suite and lockdown tests run again as an
-# unprivileged uid (issue 20): the sandbox must then isolate through an unprivileged user
+# The code sandbox's attack suite, honest-program suite, lockdown and code_exec tests run again
+# as an unprivileged uid (issue 20): the sandbox must then isolate through an unprivileged user
 # namespace, and every attack must still fail. The uid needs an interpreter it can read (the
 # project's venv may live under /root), so a venv is made from the system python3 in a
 # world-readable folder, with the test dependencies only (the sandbox uses the standard
@@ -33,4 +33,4 @@ fi
 cd "$checkout"
 as_user env HOME=/nonexistent PYTHONPATH="$checkout" REASONING_RL_DATA="$data" \
   PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider -q \
-  -m "not slow" tests/test_sandbox*.py "$@"
+  -m "not slow" tests/test_sandbox*.py tests/test_code_exec.py "$@"

@@ -128,3 +128,13 @@ def test_code_rewards_stop_at_launch_on_weak_isolation_unless_opted_in(monkeypat
     monkeypatch.setattr(isolation, "capabilities", lambda: Capabilities(
         True, "/usr/bin/python3", mode="user"))
     require_code_sandbox(recipe, code_rows)  # a user namespace meets the minimum
+
+
+@pytest.mark.skipif(not lockdown.seccomp_supported(), reason="the filter is x86-64 only")
+def test_the_weak_path_is_filtered_too():
+    from rewards.sandbox.launcher import launch
+
+    weak = Capabilities(False, sandbox.capabilities().python, mode="weak")
+    outcome = launch({"action": "python", "code": PROBE}, sandbox.Limits(), caps=weak)
+    errnos = dict(item.split("=") for item in outcome.stdout.decode().splitlines()[0].split())
+    assert errnos["ptrace"] == str(EPERM) and errnos["unshare_user"] == str(EPERM), outcome

@@ -66,9 +66,9 @@ def describe(caps: Capabilities | None = None) -> list[str]:
                 "with network, mount, IPC, UTS and pid namespaces; private read-only root "
                 "without the project, data or home folders; rlimits (per-process memory limit, "
                 "no forking: no cgroup)",
-        "weak": "rlimits, a process group, a temp folder and a clean environment only: the "
-                "program can read your files and the data set, write your files and use the "
-                "network",
+        "weak": "rlimits, a process group, a temp folder, a clean environment and the seccomp "
+                "filter only: the program can read your files and the data set, write your "
+                "files and use the network",
     }[caps.mode]
     verdict = "meets" if caps.strong else "below"
     seccomp = ("installed on every run" if lockdown.seccomp_supported()

@@ -258,8 +258,8 @@ def capabilities() -> Capabilities:
         notes.append(f"{mode} isolation with {python}: {outcome.status} {outcome.detail} "
                      f"{outcome.stderr[-300:]!r}")
     log.warning("rewards sandbox is WEAK on this machine (rlimits, process group, temp dir, "
-                "clean env only; files, network and process-count limits not enforced): %s",
-                notes)
+                "clean env and the seccomp filter only; files, network and process-count limits "
+                "not enforced): %s", notes)
     return Capabilities(False, os.path.realpath(sys.executable), (), None, tuple(notes), "weak")
 
 
