@@ -27,7 +27,8 @@ calls = {"ptrace": (101, 0, 0, 0, 0), "unshare_user": (272, 0x10000000),
          "unshare_net": (272, 0x40000000), "mount": (165, 0, 0, 0, 0, 0),
          "chroot": (161, 0), "setns": (308, 0, 0), "bpf": (321, 0, 0, 0),
          "keyctl": (250, 0, 0, 0, 0, 0), "clone_newuser": (56, 0x10000000 | 17, 0, 0, 0, 0),
-         "process_vm_readv": (310, 1, 0, 0, 0, 0, 0), "clone3": (435, 0, 0)}
+         "process_vm_readv": (310, 1, 0, 0, 0, 0, 0), "clone3": (435, 0, 0),
+         "io_uring_setup": (425, 1, 0), "pidfd_getfd": (438, 0, 0, 0)}
 print(" ".join(f"{name}={errno_of(*args)}" for name, args in sorted(calls.items())))
 header = ctypes.create_string_buffer(bytes.fromhex("22050820") + bytes(4))
 data = ctypes.create_string_buffer(24)
@@ -48,8 +49,9 @@ def test_every_run_is_filtered_and_holds_no_capability(sandbox_path):
     errnos = dict(item.split("=") for item in lines[0].split())
     assert {name: int(value) for name, value in errnos.items()} == {
         "bpf": EPERM, "chroot": EPERM, "clone3": ENOSYS, "clone_newuser": EPERM,
-        "keyctl": EPERM, "mount": EPERM, "process_vm_readv": EPERM, "ptrace": EPERM,
-        "setns": EPERM, "unshare_net": EPERM, "unshare_user": EPERM}, lines
+        "io_uring_setup": EPERM, "keyctl": EPERM, "mount": EPERM, "pidfd_getfd": EPERM,
+        "process_vm_readv": EPERM, "ptrace": EPERM, "setns": EPERM, "unshare_net": EPERM,
+        "unshare_user": EPERM}, lines
     assert lines[1] == "capabilities " + "0" * 48, lines  # effective, permitted, inheritable
 
 

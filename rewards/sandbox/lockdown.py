@@ -6,9 +6,11 @@ namespaces, a new root) that root builds; the capabilities that came with it mus
 dropped before any untrusted byte runs, or the program could undo the view. The seccomp filter
 is the same on every path: it refuses (EPERM) the system calls a graded program never needs and
 that widen the kernel surface or reach other processes: tracing (``ptrace``,
-``process_vm_readv``/``writev``), namespaces and mounts (``unshare``, ``setns``, ``mount``,
+``process_vm_readv``/``writev``, ``pidfd_getfd``, ``process_madvise``, ``kcmp``), namespaces
+and mounts (``unshare``, ``setns``, ``mount``,
 ``pivot_root``, ``chroot``, the new mount API, ``clone`` with namespace flags), kernel modules,
-``kexec``, ``bpf``, ``perf_event_open``, ``userfaultfd``, keyrings, ``open_by_handle_at``,
+``kexec``, ``bpf``, ``perf_event_open``, ``userfaultfd``, ``io_uring``, keyrings,
+``open_by_handle_at``,
 ``swapon``, ``reboot``; ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
 whose flags the filter can read. x86-64 only (``seccomp_supported``); elsewhere no filter is
 installed and ``reasoning-rl doctor`` says so.
@@ -37,7 +39,9 @@ _DENIED = {"ptrace": 101, "syslog": 103, "pivot_root": 155, "chroot": 161, "acct
            "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311,
            "finit_module": 313, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323,
            "open_tree": 428, "move_mount": 429, "fsopen": 430, "fsconfig": 431,
-           "fsmount": 432, "fspick": 433, "mount_setattr": 442}
+           "fsmount": 432, "fspick": 433, "mount_setattr": 442, "lookup_dcookie": 212,
+           "kcmp": 312, "io_uring_setup": 425, "io_uring_enter": 426,
+           "io_uring_register": 427, "pidfd_getfd": 438, "process_madvise": 440}
 _CLONE, _CLONE3 = 56, 435
 
 
