@@ -6,14 +6,13 @@ namespaces, a new root) that root builds; the capabilities that came with it mus
 dropped before any untrusted byte runs, or the program could undo the view. The seccomp filter
 is the same on every path: it refuses (EPERM) the system calls a graded program never needs and
 that widen the kernel surface or reach other processes: tracing (``ptrace``,
-``process_vm_readv``/``writev``, ``pidfd_getfd``, ``process_madvise``, ``kcmp``), namespaces
-and mounts (``unshare``, ``setns``, ``mount``,
-``pivot_root``, ``chroot``, the new mount API, ``clone`` with namespace flags), kernel modules,
-``kexec``, ``bpf``, ``perf_event_open``, ``userfaultfd``, ``io_uring``, keyrings,
-``open_by_handle_at``,
-``swapon``, ``reboot``; ``clone3`` answers ENOSYS so that the C library falls back to ``clone``,
-whose flags the filter can read. x86-64 only (``seccomp_supported``); elsewhere no filter is
-installed and ``reasoning-rl doctor`` says so.
+``process_vm_readv``/``writev``, ``pidfd_getfd``, ``process_madvise``, ``kcmp``), namespaces and
+mounts (``unshare``, ``setns``, ``mount``, ``pivot_root``, ``chroot``, the new mount API,
+``clone`` with namespace flags), kernel modules, ``kexec``, ``bpf``, ``perf_event_open``,
+``userfaultfd``, ``io_uring``, keyrings, ``open_by_handle_at``, ``swapon``, ``reboot`` and the
+x32 ABI; ``clone3`` answers ENOSYS so that the C library falls back to ``clone``, whose flags
+the filter can read. x86-64 only (``seccomp_supported``); elsewhere no filter is installed and
+``reasoning-rl doctor`` says so.
 
 Standard library only: it runs inside the sandbox (loaded by path, ``harness.sibling``).
 """
