@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +52,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     heldout = load_heldout(recipe)
+    require_code_sandbox(recipe, rows + heldout)  # before the model loads
     model, tokenizer, peft_config = load_policy(recipe.model)
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
     languages = data_languages(rows + heldout)
@@ -117,6 +119,22 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> Path | None:
     checkpoint.discard_incomplete(run_dir)
     truncate_metrics(run_dir, int(last.name.split("-")[-1]))
     return last
+
+
+def require_code_sandbox(recipe: Recipe, rows: list[dict[str, Any]]) -> None:
+    """Stop (UserError, exit 2) when rows are code tasks and the sandbox is below the minimum
+    isolation, unless the recipe sets ``run.unsafe_weak_code_sandbox`` (then warn loudly)."""
+    if not any(str(row.get("task") or "").strip().lower() == "code" for row in rows):
+        return
+    from rewards.sandbox.isolation import launch_problem
+
+    problem = launch_problem(recipe.run.unsafe_weak_code_sandbox)
+    if problem:
+        raise UserError(problem)
+    if launch_problem(False):
+        logging.getLogger(__name__).warning(
+            "UNSAFE: run.unsafe_weak_code_sandbox is set and the code sandbox is weak: policy "
+            "programs run with your rights, can read the data and use the network")
 
 
 def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
@@ -255,7 +273,10 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
     from transformers.trainer_callback import ProgressCallback
     from trl import GRPOTrainer
 
+    from reasoning_rl.sandbox_metrics import SandboxMetrics
+
     callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
+                 SandboxMetrics(),  # before MetricsFile: adds sandbox/... counters
                  MetricsFile(recipe.run_dir), RewardProgressBar(),
                  checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
