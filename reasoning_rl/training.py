@@ -60,8 +60,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     stop_rollouts_at(stop, args, model, tokenizer)
     if any(row.get("lang") for row in rows):  # per-language training metrics
         reward_funcs = LanguageMetrics([f.__name__ for f in reward_funcs],
-                                       [r.weight for r in recipe.rewards],
-                                       languages).wrap(reward_funcs)
+                                       [r.weight for r in recipe.rewards]).wrap(reward_funcs)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))

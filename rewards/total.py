@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rewards import code_exec, math_answer
 from rewards.format import FORMAT_REWARD, FormatCheck, check_format, normalize_task
-from rewards.language import LANGUAGE_REWARD, MAGISTRAL_LANGUAGES, is_consistent
+from rewards.language import LANGUAGE_REWARD, Verdict, judge
 from rewards.length import soft_length_penalty
 
 CORRECT_REWARD = 0.9
@@ -39,7 +39,6 @@ class RewardSettings:
 
     l_max: int | None = None
     l_cache: int = 0
-    languages: tuple[str, ...] = MAGISTRAL_LANGUAGES
     partial_credit: bool = False
     max_tests: int = code_exec.MAX_TESTS
     test_timeout_s: float = code_exec.TEST_TIMEOUT_S
@@ -117,10 +116,11 @@ def length_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
 
 def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
                     config: RewardSettings = RewardSettings()) -> list[float]:
-    """0.1 per sample whose problem, thinking and answer share one language."""
-    return [LANGUAGE_REWARD if c.passed and is_consistent(
-                s.prompt, c.thinking, c.answer, config.languages, s.lang or None) else 0.0
-            for s, c in zip(samples, checks, strict=True)]
+    """0.1 per sample that passes the gate and that ``rewards.language.judge`` finds consistent
+    (problem, thinking and answer in one language; never for a part without words)."""
+    return [LANGUAGE_REWARD if c.passed and judge(
+                s.prompt, c.thinking, c.answer, s.lang or None).verdict is Verdict.CONSISTENT
+            else 0.0 for s, c in zip(samples, checks, strict=True)]
 
 
 def score_many(samples: Sequence[Sample], config: RewardSettings = RewardSettings()

@@ -56,7 +56,8 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
     """Metrics of a set of problems, each with the same number of graded samples.
 
     `pass@1` is strict (format gate and answer, what the reward pays), `pass@1_lenient` counts
-    a right answer wherever it is; `language_consistency` is over samples that have words.
+    a right answer wherever it is; `language_consistency` is over the samples judged
+    (`language_judged`); `language_no_words` counts those left out because a part has no words.
 
     >>> g = lambda ok, ans: Graded(True, ok, ans, 10, lenient=ok)
     >>> m = metrics([[g(True, "4"), g(False, "5")], [g(False, "1"), g(False, "1")]], "math")
@@ -78,6 +79,7 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
     result["format_rate"] = _mean([float(s.format_ok) for s in samples])
     result["language_consistency"] = _mean([float(ok) for ok in judged])
     result["language_judged"] = len(judged)
+    result["language_no_words"] = len(samples) - len(judged)
     result["mean_tokens"] = _mean([float(s.tokens) for s in samples])
     result["unscorable"] = sum(s.correct is None for s in samples)
     return result
