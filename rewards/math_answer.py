@@ -309,15 +309,15 @@ def _is_relation(value: object) -> bool:
 def _equation_holds(gold: list, answer: object, problem: str) -> bool:
     """Policy rule 5: ``x = 4`` names the asked variable; any other equation must be true."""
     from math_verify import verify
-    from sympy import And, Eq, Symbol
+    from sympy import And, Eq, Symbol, Tuple
     from sympy.core.function import AppliedUndef
 
     relations = list(answer.args) if isinstance(answer, And) else [answer]
-    if not all(isinstance(r, Eq) for r in relations):
-        return False
+    if not all(isinstance(r, Eq) for r in relations):  # inequalities: math-verify's set rules
+        return bool(verify(gold, [answer], timeout_seconds=_INNER_TIMEOUT_S))
     sides = [relations[0].lhs] + [r.rhs for r in relations]
-    first = sides[0]
-    if isinstance(first, (Symbol, AppliedUndef)) and _named_in(first, problem):
+    names = sides[0].args if isinstance(sides[0], Tuple) else [sides[0]]  # (x, y) = (5, 8)
+    if all(isinstance(n, (Symbol, AppliedUndef)) and _named_in(n, problem) for n in names):
         sides = sides[1:]
     return all(verify(gold, [side], timeout_seconds=_INNER_TIMEOUT_S) for side in sides)
 

@@ -17,7 +17,8 @@ _SPACING = re.compile(r"\\[,;:! ]|\\(?:left|right|displaystyle)(?![a-zA-Z])|\s+|
 _THIN_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,!:; ]|\{,\}|[\u2009\u202f\u00a0])(?=\d{3}(?!\d))")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _TOP_EQUALS = re.compile(r"(?<![<>!\\])=")
-_UNIT_GROUP = re.compile(r"\\(?:text|mbox|mathrm|textrm)\{([^{}]*)\}(?:\^\{?\d\}?)?")
+_UNIT_GROUP = re.compile(
+    r"\\(?:text\w*|mbox|mathrm|operatorname)\{([^{}]*)\}(?:\^\{?\d\}?)?")
 _DEGREE = re.compile(r"\^\{?\\circ\}?|°|\\degree")
 _NUMERAL = re.compile(
     r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:(?:\\times|\\cdot)10\^\{[-+]?\d+\}|e[-+]?\d+)?"
@@ -34,7 +35,7 @@ OPERATORS = {
     "a limit": r"\\lim(?![a-zA-Z])", "a binomial coefficient": r"\\binom|\\choose",
     "a floor or ceiling": r"\\[lr](?:floor|ceil)", "a logarithm": r"\\(?:log|ln|lg)(?![a-zA-Z])",
     "a trigonometric function": r"\\(?:arc)?(?:sin|cos|tan|cot|sec|csc)h?(?![a-zA-Z])",
-    "a factorial": r"(?<!\\)!", "a modulo": r"\\[bp]?mod(?![a-zA-Z])",
+    "a factorial": r"(?<!\\)!(?!=)", "a modulo": r"\\[bp]?mod(?![a-zA-Z])",
     "a gcd or lcm": r"\\gcd|(?:gcd|lcm)\(|\\operatorname\{(?:gcd|lcm)\}",
     "an absolute value": r"\||\\[lr]?vert", "a derivative": r"\\frac\{d\w*\}\{d\w\}|\\partial",
 }
@@ -48,9 +49,10 @@ def normalize(latex: str) -> str:
     ('(\\frac{1}{2})^{2}', '\\sqrt{2}+x_{1}')
     """
     text = _SPACING.sub("", latex.strip().strip("$"))
-    text = re.sub(r"\\[dt]frac", r"\\frac", text).replace("\\dbinom", "\\binom")
+    text = re.sub(r"\\[dtc]frac", r"\\frac", text).replace("\\dbinom", "\\binom")
     text = text.replace("\\tbinom", "\\binom")
     text = re.sub(r"\\frac(\d)(\d)", r"\\frac{\1}{\2}", text)
+    text = re.sub(r"\\frac(\d)\{", r"\\frac{\1}{", text)
     text = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", text)
     text = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", text)
     text = re.sub(r"([_^])([0-9a-zA-Z])", r"\1{\2}", text)
@@ -80,10 +82,12 @@ def numeral(latex: str) -> str | None:
     (True, True)
     """
     text = normalize(latex)
-    text = re.sub(r"\\(?:text|mbox|textrm)\{([-+]?[\d.,]+)\}", r"\1", text)
+    text = re.sub(r"\\(?:text\w*|mbox)\{([-+]?[\d.,]+)\}", r"\1", text)
     text = _DEGREE.sub("", _UNIT_GROUP.sub("", text))
     text = re.sub(r"\\?\$|\\?%", "", text)
-    text = re.sub(r"^[a-zA-Z](?:_\{\w+\})?=", "", text)
+    text = re.sub(r"^[a-zA-Z](?:_\{\w+\})?=|(?<=[\d}])[a-zA-Z]{2,}(?:\^\{\d\})?$", "", text)
+    if text.startswith("(") and text.endswith(")") and "(" not in text[1:]:
+        text = text[1:-1]  # one pair of parentheses around a number
     text = re.sub(r"(?<=\d)(?:\{,\}|,)(?=\d{3}(?!\d))", "", text)
     return text if _NUMERAL.fullmatch(text) else None
 
