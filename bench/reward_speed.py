@@ -3,9 +3,9 @@
     .venv/bin/python bench/reward_speed.py [--math 1000] [--code 100] [--math-baseline DIR]
 
 Math: our worker-pool verification vs TRL's ``accuracy_reward`` on the same MATH-500 based
-completions (correct and perturbed); with ``--math-baseline`` (a checkout of an earlier
-``rewards/``, e.g. ``git worktree add /tmp/base main``) also this grader against that one, turn
-about in one run (``--math-only`` skips code and language). Code: sandboxed executions per
+completions (correct and perturbed); with ``--math-baseline`` (a copy of an earlier checkout,
+e.g. ``git archive main | tar x -C /tmp/base``) also this grader against that one, turn about
+in one run (``--math-only`` skips code and language). Code: sandboxed executions per
 second on MBPP, and the per-run cost of the sandbox against a bare ``subprocess`` run.
 Language ID: lingua (ours) vs langid on hand-written sentences. The machine is shared, so
 compare the ratios, not the rates.

@@ -38,7 +38,7 @@ _NOT_AN_ANSWER = re.compile(
 # Commands that only make space, removed with their arguments (\hspace{1cm}, \vphantom{x}).
 _SPACING_COMMAND = re.compile(
     r"\\(?:[hv]?phantom|[hv]space\*?|[hv]skip|m?kern|rule|smash|strut)\s*(?:\[[^\]]*\])?"
-    r"(?:\{[^{}]*\}){0,2}")
+    r"(?:\s*(?:\{[^{}]*\}|-?[\d.]+\s*(?:em|ex|pt|mu|cm|mm|in|px|bp|pc|sp|dd|cc))){0,2}")
 # Blank letters that unicode files under "letter" (Hangul and halfwidth fillers, braille blank).
 _BLANK_LETTERS = "\u115f\u1160\u3164\uffa0\u2800"
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")

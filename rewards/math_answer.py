@@ -27,8 +27,9 @@ docs/benchmarks.md):
    left side is a variable the problem names (or no problem text is given); otherwise every side
    must equal the reference, so a false equation (``5 = 4``) fails. Equation references are
    compared by math-verify as equations.
-6. Bases: a reference with a base subscript (``52_8``) is matched by the same value: a bare
-   numeral is read in the reference's base, a subscripted one in its own.
+6. Bases: a reference with a base subscript (``52_8``) is matched by the same number written
+   in that base (``52`` or ``52_8``; ``52_9`` and ``42_{10}`` fail); against a reference without
+   one, a subscripted answer counts by its value (``52_8`` for 42).
 7. Units: when answer and reference both name units (``\text{cm}``, ``^\circ``), they must be the
    same (plurals folded); a bare number is accepted for a reference with a unit. Percent: ``25\%``
    and 25 are the same answer (MATH writes percents both ways), and 0.25 equals ``25\%``.
@@ -240,8 +241,9 @@ def refusal(answer: str, reference: str, expressions: frozenset[str]) -> str | N
 def _base_verdict(answer: str, reference: str) -> bool | None:
     """Policy rule 6: a verdict by value when either side carries a base subscript."""
     base = math_forms.base_of(reference)
-    if base is not None:
-        return math_forms.base_value(answer, base) == math_forms.base_value(reference)
+    if base is not None:  # the answer must be written in the reference's base
+        return math_forms.base_of(answer) in (None, base) and math_forms.base_value(
+            answer, base) == math_forms.base_value(reference)
     if math_forms.base_of(answer) is not None:
         number = math_forms.numeral(reference)
         return number is not None and number.isdigit() and int(number) == math_forms.base_value(
@@ -262,13 +264,15 @@ def verify_pair(task: Sequence[str]) -> bool | str:
         return UNPARSEABLE_REFERENCE
     if _is_answer_set(gold):
         return _judge(gold, _parse_answer(every), "")
-    expected = _reference_answer(reference)
-    if refusal(last, expected, frozenset(problem.splitlines())):
+    expected, expressions = _reference_answer(reference), frozenset(problem.splitlines())
+    if math_forms.restates_problem(last, expected, expressions):
         return False
     by_base = _base_verdict(last, expected)
     if by_base is not None:
         return by_base
     answer = math_forms.rewrite_answer(last, expected)
+    if refusal(answer, expected, expressions):
+        return False
     return _judge(gold, _parse_answer(f"\\boxed{{{answer}}}"), problem)
 
 
