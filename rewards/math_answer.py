@@ -9,7 +9,7 @@ Grading policy (each rule has a test in tests/test_math_answer.py; measurements 
 docs/benchmarks.md):
 
 1. The answer is the last ``\boxed{}`` after the first ``</think>``; every box is read together
-   only when the reference lists several answers.
+   only when the reference lists several answers (rule 3 applies to them together).
 2. No credit for restating: an answer that is one of the problem's own expressions (a ``$...$``
    span of the problem text, or a side of an equation in it) fails unless the reference is
    written the same way; a plain number is never a restatement.
@@ -263,6 +263,8 @@ def verify_pair(task: Sequence[str]) -> bool | str:
     if not gold:
         return UNPARSEABLE_REFERENCE
     if _is_answer_set(gold):
+        if math_forms.operators_left(every, reference):
+            return False
         return _judge(gold, _parse_answer(every), "")
     expected, expressions = _reference_answer(reference), frozenset(problem.splitlines())
     if math_forms.restates_problem(last, expected, expressions):

@@ -58,6 +58,13 @@ def test_operators_left_to_evaluate_earn_nothing_without_the_problem_text(refere
     assert grade(reference, [unevaluated]) == [False]
 
 
+def test_operators_are_refused_in_answers_to_a_list_of_answers_too():
+    reference = "The roots are $\\boxed{2}$ and $\\boxed{5}$."
+    completions = ["<think>t</think> \\boxed{\\sqrt{4}}, \\boxed{5}",
+                   "<think>t</think> \\boxed{2}, \\boxed{5}"]
+    assert check_many(completions, [reference] * 2) == [False, True]
+
+
 def test_operators_the_reference_holds_are_fine():
     assert grade("\\sqrt{3}", ["\\sqrt3", "3^{1/2}"]) == [True, True]
     assert grade("\\log_2 3", ["\\log_{2} 3", "\\frac{\\ln 3}{\\ln 2}"]) == [True, True]
