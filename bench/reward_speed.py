@@ -225,13 +225,14 @@ def main() -> None:
     parser.add_argument("--code", type=int, default=100, help="MBPP tasks (x2: reference, broken)")
     parser.add_argument("--math-baseline", type=Path, help="checkout of an earlier grader")
     parser.add_argument("--math-only", action="store_true", help="skip code and language")
+    parser.add_argument("--turns", type=int, default=5, help="turns each against the baseline")
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, 1-min load "
           f"{os.getloadavg()[0]:.1f}")
     for perturb in (False, True) if args.math_baseline else ():
-        b = bench_math_baseline(args.math, args.math_baseline.resolve(), perturb)
+        b = bench_math_baseline(args.math, args.math_baseline.resolve(), perturb, args.turns)
         kind = "half right, half +1" if perturb else "all right"
-        print(f"math vs baseline: {b['items']} completions, {kind} (median of 5 turns, "
+        print(f"math vs baseline: {b['items']} completions, {kind} (median of {args.turns} turns, "
               f"alternating) | "
               f"ours {b['ours_ms']:.2f} ms, baseline {b['baseline_ms']:.2f} ms per completion "
               f"-> ratio x{b['ratio']:.2f} | ours agree with ground truth {b['ours_agree']}/"

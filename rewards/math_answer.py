@@ -15,8 +15,10 @@ docs/benchmarks.md):
    written the same way; a plain number is never a restatement.
 3. No credit for an operator left to evaluate: a sum, product, integral, limit, binomial,
    floor/ceiling, logarithm, trigonometric function, factorial, modulo, gcd/lcm, absolute value,
-   derivative, an unsimplified radical (``\sqrt{8}``) or a radical in a denominator fails
-   unless the reference holds the same kind. Against a reference that is a plain number, the
+   derivative, an unsimplified radical (``\sqrt{8}``), a radical in a denominator, or brackets
+   used in algebra (``(x+2)(x-3)``, ``(-k+4)+(-2+3k)``; not tuples) fails unless the
+   reference holds the same kind; against a factored reference (``(x+2)(x-3)``), an answer
+   without brackets fails. Against a reference that is a plain number, the
    answer must be a plain number too (integer, decimal, fraction, mixed number, scientific
    notation, repeating decimal; ``99^2-1`` does not count as 9800).
 4. Numbers: integers and rationals compare exactly (big integers included). A decimal answer to

@@ -27,6 +27,9 @@ _NUMERAL = re.compile(
 _BASE_NUMERAL = re.compile(r"([0-9A-Za-z]+)_\{(\d+)\}")
 _CENTS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\\(?:text|mbox)\{\s*cents?\s*\}|¢|\\textcent|cents?)")
 _ROW_OR_COLUMN = re.compile(r"\\begin\{[pb]matrix\}(.*)\\end\{[pb]matrix\}", re.DOTALL)
+_FACTORED = re.compile(r"\)\(|\)\^")  # a product or power of brackets
+# Brackets in algebra: multiplied, raised, added or subtracted (not a tuple or a label).
+_ALGEBRAIC_BRACKETS = re.compile(r"\)\(|\)\^|[\w}]\(|\)[\w\\]|[-+*/]\(|\)[-+*/]")
 _RADICAL = re.compile(r"\\sqrt(?:\[(\d+)\])?\{(\d+)\}")
 
 # Operators whose result a finished answer states instead (name, pattern on normalized text).
@@ -144,12 +147,18 @@ def _singular(word: str) -> str:
 
 
 def operators_left(answer: str, reference: str) -> list[str]:
-    r"""Operators (and unsimplified radicals) the answer still holds but the reference does not.
+    r"""Operators the answer still holds but the reference does not.
+
+    Besides named operators: an unsimplified radical, a radical in a denominator, brackets used
+    in algebra (multiplied, raised, added; against a reference without brackets), and no
+    brackets against a factored reference.
 
     >>> operators_left(r"\dbinom{8}{4}", "70"), operators_left(r"\sqrt{242}", r"11\sqrt2")
     (['a binomial coefficient'], ['an unsimplified radical'])
     >>> operators_left(r"\frac{\sqrt{2}}{2}", r"\frac{1}{\sqrt{2}}")
     []
+    >>> operators_left("(x-3)(x+2)", "x^2-x-6"), operators_left("(x-3)(x+2)", "(x+2)(x-3)")
+    (['brackets to expand'], [])
     """
     mine, theirs = normalize(answer), normalize(reference)
     left = [name for name, pattern in _OPERATOR_PATTERNS.items()
@@ -158,6 +167,12 @@ def operators_left(answer: str, reference: str) -> list[str]:
                         ("a radical in a denominator", _radical_below)):
         if check(mine) and not check(theirs):
             left.append(name)
+    if _ALGEBRAIC_BRACKETS.search(_UNIT_GROUP.sub("", mine)) and "," not in mine and not (
+            "(" in theirs or "[" in theirs or numeral(answer) is not None):
+        left.append("brackets to expand")  # (x+2)(x-3) for x^2-x-6, (-k+4)+(-2+3k) for 2k+2
+    prose = re.search(r"[A-Za-z]{4,}", re.sub(r"\\[A-Za-z]+", "", reference))
+    if _FACTORED.search(theirs) and "(" not in mine and not prose:  # a worked solution: no form
+        left.append("a factored form expanded")  # x^2-x-6 for (x+2)(x-3): the factoring undone
     return left
 
 

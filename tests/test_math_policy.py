@@ -52,6 +52,7 @@ def test_rewards_pass_the_problem_text_to_the_grader():
     ("1", "\\int_0^1 2x\\,dx"), ("24", "\\prod_{k=1}^{4} k"), ("120", "5!"),
     ("1", "\\lim_{x \\to 0} \\frac{\\sin x}{x}"), ("3", "17 \\bmod 7"), ("2\\sqrt{2}", "\\sqrt{8}"),
     ("1024", "2^{10}"), ("3", "|-3|"), ("6", "\\gcd(12, 18)"),
+    ("x^2 - x - 6", "(x-3)(x+2)"), ("2k+2", "(3k-2)+(4-k)"), ("6+9i", "6(1+2i)-3i"),
 ])
 def test_operators_left_to_evaluate_earn_nothing_without_the_problem_text(reference,
                                                                           unevaluated):
@@ -66,6 +67,11 @@ def test_operators_are_refused_in_answers_to_a_list_of_answers_too():
 
 
 def test_operators_the_reference_holds_are_fine():
+    assert grade("(x+2)(x-3)", ["(x-3)(x+2)", "x^2-x-6"]) == [True, False]  # factoring undone
+    assert grade("(2, 4)", ["(2, 4)"]) == [True]
+    assert grade("\\text{C}", ["\\text{(C)}"]) == [True]
+    assert grade("\\frac{x+2}{7}", ["\\frac{x}{7}+\\frac{2}{7}"]) == [True]
+    assert grade("\\frac{1}{2}+\\frac{\\sqrt3}{2}i", ["\\frac12+\\frac{\\sqrt{3}}{2}i"]) == [True]
     assert grade("\\sqrt{3}", ["\\sqrt3", "3^{1/2}"]) == [True, True]
     assert grade("\\log_2 3", ["\\log_{2} 3", "\\frac{\\ln 3}{\\ln 2}"]) == [True, True]
     assert grade("\\frac{\\sqrt{2}}{2}", ["\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"]) == [
