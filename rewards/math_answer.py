@@ -248,8 +248,8 @@ def _base_verdict(answer: str, reference: str) -> bool | None:
             answer, base) == math_forms.base_value(reference)
     if math_forms.base_of(answer) is not None:
         number = math_forms.numeral(reference)
-        return number is not None and number.isdigit() and int(number) == math_forms.base_value(
-            answer)
+        return (number is not None and number.isdigit() and len(number) < 1000
+                and int(number) == math_forms.base_value(answer))
     return None
 
 

@@ -9,6 +9,7 @@ stay math-verify's job. The grading policy they implement is written in ``reward
 
 from __future__ import annotations
 
+import bisect
 import re
 
 # Spacing and sizing that never change a value; removed before any textual comparison.
@@ -30,7 +31,7 @@ _ROW_OR_COLUMN = re.compile(r"\\begin\{[pb]matrix\}(.*)\\end\{[pb]matrix\}", re.
 _FACTORED = re.compile(r"\)\(|\)\^")  # a product or power of brackets
 # Brackets in algebra: multiplied, raised, added or subtracted (not a tuple or a label).
 _ALGEBRAIC_BRACKETS = re.compile(r"\)\(|\)\^|[\w}]\(|\)[\w\\]|[-+*/]\(|\)[-+*/]")
-_RADICAL = re.compile(r"\\sqrt(?:\[(\d+)\])?\{(\d+)\}")
+_RADICAL = re.compile(r"\\sqrt(?:\[(\d{1,3})\])?\{(\d{1,12})\}")
 
 # Operators whose result a finished answer states instead (name, pattern on normalized text).
 OPERATORS = {
@@ -59,18 +60,10 @@ def normalize(latex: str) -> str:
     text = re.sub(r"\\frac(\{[^{}]*\})(\d)", r"\\frac\1{\2}", text)
     text = re.sub(r"\\sqrt(\d)", r"\\sqrt{\1}", text)
     text = re.sub(r"([_^])([0-9a-zA-Z])", r"\1{\2}", text)
-    while text.startswith("{") and text.endswith("}") and _balanced(text[1:-1]):
-        text = text[1:-1]
-    return text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for char in text:
-        depth += {"{": 1, "}": -1}.get(char, 0)
-        if depth < 0:
-            return False
-    return depth == 0
+    ends, depth = _group_ends(text), 0
+    while depth < len(text) // 2 and ends.get(depth) == len(text) - 1 - depth:
+        depth += 1  # outer braces around the whole answer
+    return text[depth:len(text) - depth]
 
 
 def numeral(latex: str) -> str | None:
@@ -178,7 +171,7 @@ def operators_left(answer: str, reference: str) -> list[str]:
 
 def _unsimplified_radical(text: str) -> bool:
     """A root of an integer that still holds a perfect power (sqrt 8, cube root of 16)."""
-    for index, radicand in _RADICAL.findall(text):
+    for index, radicand in _RADICAL.findall(text)[:20]:  # bounded work per answer
         power, value = int(index or 2), int(radicand)
         if value < 10**8 and any(value % base**power == 0
                                  for base in range(2, int(value ** (1 / power)) + 2)):
@@ -190,24 +183,29 @@ def _radical_below(text: str) -> bool:
     """A root in a denominator (an unrationalised fraction)."""
     if re.search(r"/\(?[^()]*\\sqrt", text):
         return True
+    roots = [found.start() for found in re.finditer(r"\\sqrt", text)]
+    if not roots:
+        return False
+    ends = _group_ends(text)
     for found in re.finditer(r"\\frac\{", text):
-        numerator_end = _group_end(text, found.end() - 1)
-        if numerator_end is None or not text.startswith("{", numerator_end + 1):
-            continue
-        denominator_end = _group_end(text, numerator_end + 1)
-        if denominator_end is not None and "\\sqrt" in text[numerator_end + 1:denominator_end]:
-            return True
+        numerator_end = ends.get(found.end() - 1)
+        denominator_end = ends.get(numerator_end + 1) if numerator_end is not None else None
+        if denominator_end is not None:  # is a root between the denominator's braces?
+            first_after = bisect.bisect_left(roots, numerator_end + 1)
+            if first_after < len(roots) and roots[first_after] < denominator_end:
+                return True
     return False
 
 
-def _group_end(text: str, open_at: int) -> int | None:
-    """Index of the brace closing the group opened at ``open_at``, or None."""
-    depth = 0
-    for position in range(open_at, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[position], 0)
-        if depth == 0:
-            return position
-    return None
+def _group_ends(text: str) -> dict[int, int]:
+    """For every ``{``, the index of the brace closing it: one pass, however deep the nesting."""
+    ends, opened = {}, []
+    for position, char in enumerate(text):
+        if char == "{":
+            opened.append(position)
+        elif char == "}" and opened:
+            ends[opened.pop()] = position
+    return ends
 
 
 def problem_expressions(problem: str) -> frozenset[str]:

@@ -175,3 +175,19 @@ def test_exactly_one_thinking_block():
     assert check_format("<think>a</think> \\boxed{3}").passed
     code = "<think>a</think>\n```python\nre.sub('<think>.*?</think>', '', s)\n```"
     assert check_format(code, task="code").passed  # tags inside code are code
+
+
+def test_form_checks_stay_linear_on_megabyte_answers():
+    import time
+
+    from rewards import math_forms
+
+    answers = ["{" * 300_000 + "1" + "}" * 300_000, "\\frac{1}{" * 100_000 + "}" * 100_000,
+               "\\sqrt{99999989}" * 50_000, "(" * 500_000 + ")" * 500_000, "9" * 1_000_000]
+    start = time.perf_counter()
+    for answer in answers:
+        math_forms.operators_left(answer, "3"), math_forms.numeral(answer)
+        math_forms.units(answer), math_forms.rewrite_answer(answer, "\\$3")
+        math_forms.base_value(answer, 8)
+    assert time.perf_counter() - start < 20  # linear: ~3 s on a busy 2-core machine
+    assert math_forms.normalize("{{{42}}}") == "42" and math_forms.normalize("{1}+{2}") == "{1}+{2}"
