@@ -88,7 +88,8 @@ def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
     # Whole completions: math_answer splits them exactly as the gate did.
     verdicts = math_answer.check_many([samples[i].completion for i in math_rows],
                                       [samples[i].answer or "" for i in math_rows],
-                                      timeout_s=config.math_timeout_s)
+                                      timeout_s=config.math_timeout_s,
+                                      problems=[samples[i].prompt for i in math_rows])
     for row, verdict in zip(math_rows, verdicts, strict=True):
         scores[row] = None if verdict is None else CORRECT_REWARD * verdict
     pass_rates = code_exec.grade_answers(
