@@ -241,3 +241,18 @@ def test_generate_grouped_prefills_once_and_decodes_the_same(model, batch, caplo
             torch.testing.assert_close(step_grouped, step_plain, **LOGP_TOL)
     finally:
         model.train()
+
+
+def test_a_sliding_window_cache_falls_back(batch, caplog):
+    from transformers import Qwen2Config
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=49152, hidden_size=32, intermediate_size=64,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         use_sliding_window=True, sliding_window=4, max_window_layers=0)
+    model = AutoModelForCausalLM.from_config(config)  # a tiny random Qwen2, sliding layers only
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), torch.no_grad():
+        logps, _ = grouped_completion_logps(model, *batch.values(), GROUP)
+        reference = logits_reference(model, batch, 1.0)[0]
+    assert "DynamicCache of full layers" in caplog.records[0].getMessage()
+    torch.testing.assert_close(logps, reference, **LOGP_TOL)
