@@ -8,15 +8,17 @@ patched on as GRPOTrainer does) scores one GRPO group per scenario:
 - `smoke`: recipes/smoke_cpu.yaml's prompt (system prompt, 3 worked examples, a problem; chat
   template) with 4 completions of 40 tokens;
 - `few-shot`: the same system prompt with 16 worked examples (928 tokens), 4 answers of 16;
-- `long answers`: a bare question (chat template only), 4 completions of 256.
+- `long answers`: a bare question (chat template only), 4 completions of 128.
 
-Each (scenario, mode) runs in a fresh process: a warm-up forward+backward, then `--repeats`
-timed ones (median reported), then sampled generation of the group (`model.generate` for
-`per-sample`, `generate_grouped` for `shared`; every row generates exactly the completion width,
-so both do the same decoding work). Peak memory is the rise of the process's peak RSS (VmHWM,
-reset through /proc/self/clear_refs) over its resting RSS during the timed repeats. The table
-also gives the largest log-prob difference and the largest per-parameter relative gradient
-difference between the two modes (full model). The machine is shared: compare the ratios; the
+Per scenario, one fresh process times both modes alternating (per-sample, shared, per-sample,
+...), so the shared machine's load hits them alike: a warm-up forward+backward of each, then
+`--repeats` timed ones of each (median reported), then as many sampled generations of the group
+each (`model.generate` for `per-sample`, `generate_grouped` for `shared`; every row generates
+exactly the completion width, so both do the same decoding work). It also gives the largest
+log-prob difference and the largest per-parameter relative gradient difference between the
+modes (full model, warm-up step). Then each mode's peak memory is measured alone in a fresh
+process: the rise of its peak RSS (VmHWM, reset through /proc/self/clear_refs) over its resting
+RSS during one forward+backward after a warm-up. The machine is shared: compare the ratios; the
 load average is printed before and after.
 """
 
@@ -29,7 +31,6 @@ import random
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +55,7 @@ class Scenario:
 SCENARIOS = (
     Scenario("smoke", None, True, 4, 40),
     Scenario("few-shot", 16, True, 4, 16),
-    Scenario("long answers", 0, False, 4, 256),
+    Scenario("long answers", 0, False, 4, 128),
 )
 
 
@@ -136,61 +137,77 @@ def generation_seconds(model, mode: str, ids: torch.Tensor, scenario: Scenario) 
     return seconds
 
 
-def child(scenario: Scenario, mode: str, repeats: int, folder: Path) -> dict:
-    """Measure one (scenario, mode) in this process; saves log-probs and gradients to folder."""
+def setup(index: int):
+    """The model, in train mode, and the scenario's batch (its completions are random tokens)."""
+    scenario = SCENARIOS[index]
     torch.manual_seed(0)
     model, tokenizer = load_model()
     ids = prompt_ids(scenario, tokenizer)
     completions = torch.randint(100, 40000, (scenario.group, scenario.width),
                                 generator=torch.Generator().manual_seed(0))
-    batch = (ids, torch.ones_like(ids), completions, torch.ones_like(completions))
-    logps = step(model, mode, batch, scenario.group)  # warm-up, and the values compared
-    torch.save({"logps": logps, "grads": {n: p.grad for n, p in model.named_parameters()}},
-               folder / f"{mode}.pt")
+    return scenario, model, (ids, torch.ones_like(ids), completions, torch.ones_like(completions))
+
+
+def memory_child(index: int, mode: str) -> dict:
+    """Peak memory of one mode's forward+backward, alone in a fresh process (after a warm-up)."""
+    scenario, model, batch = setup(index)
+    step(model, mode, batch, scenario.group)
     model.zero_grad(set_to_none=True)
     resting = memory_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset VmHWM to the current RSS
-    seconds = []
+    step(model, mode, batch, scenario.group)
+    return {"peak_mb": (memory_kb("VmHWM") - resting) / 1024}
+
+
+def timing_child(index: int, repeats: int) -> dict:
+    """Both modes in one process, alternating, so the shared machine's load hits them alike."""
+    scenario, model, batch = setup(index)
+    logps = {mode: step(model, mode, batch, scenario.group) for mode in MODES}  # warm-up
+    grads = {n: p.grad.clone() for n, p in model.named_parameters()}  # of the shared step
+    step(model, "per-sample", batch, scenario.group)
+    grad_diff = max(((grads[n] - p.grad).norm() / p.grad.norm()).item()
+                    for n, p in model.named_parameters() if p.grad.norm() > 0)
+    del grads
+    seconds = {mode: [] for mode in MODES}
+    generate = {mode: [] for mode in MODES}
     for _ in range(repeats):
-        start = time.perf_counter()
-        step(model, mode, batch, scenario.group)
-        seconds.append(time.perf_counter() - start)
-    peak = memory_kb("VmHWM") - resting
-    return {"prompt": ids.size(1), "seconds": statistics.median(seconds), "peak_mb": peak / 1024,
-            "generate_s": generation_seconds(model, mode, ids, scenario)}
+        for mode in MODES:
+            start = time.perf_counter()
+            step(model, mode, batch, scenario.group)
+            seconds[mode].append(time.perf_counter() - start)
+    model.zero_grad(set_to_none=True)
+    for _ in range(repeats):
+        for mode in MODES:
+            generate[mode].append(generation_seconds(model, mode, batch[0], scenario))
+    return {"prompt": batch[0].size(1), "grad_diff": grad_diff,
+            "logp_diff": (logps["shared"] - logps["per-sample"]).abs().max().item(),
+            **{mode: {"seconds": statistics.median(seconds[mode]),
+                      "generate_s": statistics.median(generate[mode])} for mode in MODES}}
 
 
-def differences(folder: Path) -> tuple[float, float]:
-    """Largest |log-prob difference| and per-parameter relative gradient difference."""
-    sample, shared = (torch.load(folder / f"{mode}.pt") for mode in MODES)
-    logp = (shared["logps"] - sample["logps"]).abs().max().item()
-    grad = max(((shared["grads"][n] - g).norm() / g.norm()).item()
-               for n, g in sample["grads"].items() if g is not None and g.norm() > 0)
-    return logp, grad
+def run_child(*args: str) -> dict:
+    """Run this module with the given child arguments in a fresh process; its JSON result."""
+    command = [sys.executable, "-m", "bench.shared_prefix", *args]
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def measure(index: int, repeats: int) -> dict:
-    """Run both modes of one scenario, each in a fresh process; their numbers and differences."""
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="shared-prefix-") as folder:
-        for mode in MODES:
-            command = [sys.executable, "-m", "bench.shared_prefix", "--child", str(index),
-                       "--mode", mode, "--repeats", str(repeats), "--folder", folder]
-            env = {**os.environ, "PYTHONPATH": str(REPO)}
-            done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
-                                  check=False)
-            if done.returncode:
-                sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-            results[mode] = json.loads(done.stdout.strip().splitlines()[-1])
-        results["logp_diff"], results["grad_diff"] = differences(Path(folder))
+    """Timing and differences (one process), then each mode's peak memory (fresh processes)."""
+    results = run_child("--child", str(index), "--repeats", str(repeats))
+    for mode in MODES:
+        results[mode].update(run_child("--child", str(index), "--mode", mode))
     return results
 
 
 def row(scenario: Scenario, r: dict) -> str:
-    """One markdown table row: per-sample | shared | ratio for each measure."""
+    """One markdown table row: per-sample / shared and their ratio for each measure."""
     sample, shared = r["per-sample"], r["shared"]
-    prompt, rows, width = sample["prompt"], scenario.group, scenario.width
+    prompt, rows, width = r["prompt"], scenario.group, scenario.width
     forwarded = (rows * (prompt + width), prompt - 1 + rows * (width + 1))
     rate = [rows * width / m["seconds"] for m in (sample, shared)]
     return (f"| {scenario.name} | {prompt} | {rows} x {width} | {forwarded[0]} / {forwarded[1]} "
@@ -214,16 +231,19 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
-    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--only", type=int, nargs="*", help="scenario indices (default all)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if args.child is not None:
-        print(json.dumps(child(SCENARIOS[args.child], args.mode, args.repeats, args.folder)))
+        result = (memory_child(args.child, args.mode) if args.mode
+                  else timing_child(args.child, args.repeats))
+        print(json.dumps(result))
         return
     print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
     lines = [HEADER]
     for index, scenario in enumerate(SCENARIOS):
-        lines.append(row(scenario, measure(index, args.repeats)))
+        if args.only is None or index in args.only:
+            lines.append(row(scenario, measure(index, args.repeats)))
         print(lines[-1], flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)\n")
     print("\n".join(lines))
