@@ -1,8 +1,9 @@
-"""The language judge's accuracy and cost with every language as a candidate, in one run.
+"""The language judge's accuracy and cost with its candidate languages, in one run.
 
     .venv/bin/python -m bench.language_id [--data-dir ../shared/data] [--cost-against REV]
 
-Accuracy (`rewards.language`, candidates: all 75 languages lingua knows):
+Accuracy (`rewards.language`, candidates: COMMON_LANGUAGES (30) plus the language judged; MGSM
+detection: all 75 languages lingua knows):
   pieces   MGSM's 2750 questions (11 languages) cut into the pieces the judge reads, and 110
            short thinking-like strings written for this bench ("31 plus 45 makes 76."): the
            share that reads as its own language (should be 1) and, over the 10 other MGSM

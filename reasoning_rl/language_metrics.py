@@ -28,8 +28,10 @@ RewardFn = Callable[..., list[float | None]]
 class LanguageMetrics:
     """Collects each reward function's scores of one batch, then logs them per language."""
 
-    def __init__(self, names: Sequence[str], weights: Sequence[float]):
+    def __init__(self, names: Sequence[str], weights: Sequence[float],
+                 languages: Sequence[str] = ()):
         self.names, self.weights = list(names), list(weights)
+        self.languages = tuple(languages)  # the run's, as bound to the reward (judge candidates)
         self.scores: dict[int, list[float | None]] = {}
 
     def wrap(self, funcs: Sequence[RewardFn]) -> list[RewardFn]:
@@ -85,7 +87,8 @@ class LanguageMetrics:
                     out[f"lang/{lang}/correct"] = _mean([float(v > 0) for v in values])
             verdicts = [language_consistent(Sample(
                 message_text(prompts[i], role="user") if prompts else "",
-                message_text(completions[i], role="assistant"), lang=lang)) for i in rows]
+                message_text(completions[i], role="assistant"), lang=lang), self.languages)
+                for i in rows]
             judged = [ok for ok in verdicts if ok is not None]
             out[f"lang/{lang}/language_no_words"] = len(verdicts) - len(judged)
             if judged:

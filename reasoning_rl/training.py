@@ -33,8 +33,9 @@ from reasoning_rl.language_metrics import LanguageMetrics
 from reasoning_rl.model import load_policy
 from reasoning_rl.objective.section import objective_problems, steps_per_generation
 from reasoning_rl.plan.launch import require_gpus_for
-from reasoning_rl.prompting import answer_text, build_prompt, stop_strings
+from reasoning_rl.prompting import answer_text, build_prompt, prompt_texts, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
+from rewards.language import run_languages
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
@@ -55,12 +56,14 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     require_code_sandbox(recipe, rows + heldout)  # before the model loads
     model, tokenizer, peft_config = load_policy(recipe.model)
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
-    languages = data_languages(rows + heldout)
+    languages = run_languages(data_languages(rows + heldout), prompt_texts(
+        recipe.prompt, recipe.objective.scaffold_examples if recipe.objective else ()))
     reward_funcs = bind_rewards(recipe, stop, languages)
     stop_rollouts_at(stop, args, model, tokenizer)
     if any(row.get("lang") for row in rows):  # per-language training metrics
         reward_funcs = LanguageMetrics([f.__name__ for f in reward_funcs],
-                                       [r.weight for r in recipe.rewards]).wrap(reward_funcs)
+                                       [r.weight for r in recipe.rewards],
+                                       languages).wrap(reward_funcs)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
@@ -143,8 +146,9 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
 
     TRL logs each reward as `rewards/<__name__>/mean`, so the bound function keeps the name.
     Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`). A
-    function with a `languages` parameter the recipe leaves unset judges among `languages`
-    (the data's own, see `data_languages`).
+    function with a `languages` or `candidates` parameter the recipe leaves unset gets
+    `languages` (the run's: data, prompt and worked examples, `rewards.language.run_languages`),
+    which the language judge adds to its candidates.
     """
     funcs = []
     for i, spec in enumerate(recipe.rewards):
@@ -152,8 +156,9 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
         if not callable(fn):
             raise UserError(f"rewards[{i}].fn: {spec.fn} is not callable")
         params = dict(spec.params)
-        if "languages" in inspect.signature(fn).parameters and "languages" not in params:
-            params["languages"] = list(languages)
+        for name in ("languages", "candidates"):
+            if name in inspect.signature(fn).parameters and name not in params:
+                params[name] = list(languages)
         bound = functools.update_wrapper(functools.partial(fn, **params), fn)
         funcs.append(text_prompt_view(bound, stop))
     return funcs

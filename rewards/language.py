@@ -4,9 +4,13 @@ language, shared by the reward, the per-language training metrics and the eval.
 Magistral gives +0.1 when the problem, the thinking and the answer share one language. Our
 judge (``judge``), built on ``lingua-language-detector`` (its models ship inside the wheel):
 
-- Candidates: every language lingua knows (``LANGUAGES``, 75), always. A shorter list lets an
-  unlisted language pass as a listed one ("Die Antwort ist 11." read as English when German is
-  not a candidate).
+- Candidates: ``COMMON_LANGUAGES`` (30 of the most spoken languages), the problem's language(s),
+  and the run's own (``candidates``: the data's languages and those of its prompt and worked
+  examples, see ``run_languages``). A list without the languages a policy sees lets one pass as
+  another ("Die Antwort ist 11." read as English when German is not a candidate). An untagged
+  problem is read among every language lingua knows (``LANGUAGES``, 75). Each extra Latin-script
+  candidate makes a piece dearer to read (lingua scores it against every candidate of its
+  script), so the 75 are not the default: python -m bench.language_id measures both.
 - Prose is judged wherever it is: outside math and code, inside ``\\text{}``, code spans,
   comments, string literals and docstrings, untagged fences and after an unclosed fence; words
   inside math. Formulas and code identifiers are left out (they name no language). Invisible
@@ -42,6 +46,12 @@ LANGUAGES = (
     "it", "ja", "ka", "kk", "ko", "la", "lg", "lt", "lv", "mi", "mk", "mn", "mr", "ms", "nb",
     "nl", "nn", "pa", "pl", "pt", "ro", "ru", "sk", "sl", "sn", "so", "sq", "sr", "st", "sv",
     "sw", "ta", "te", "th", "tl", "tn", "tr", "ts", "uk", "ur", "vi", "xh", "yo", "zh", "zu")
+# 30 widely spoken languages lingua knows (our pick from published counts of first- and
+# second-language speakers): always candidates, so the languages a policy is most likely to
+# drift into cannot pass as the problem's. MGSM's 11 languages are among them.
+COMMON_LANGUAGES = (
+    "ar", "bn", "de", "en", "es", "fa", "fr", "gu", "hi", "id", "it", "ja", "ko", "mr", "ms",
+    "pa", "pl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yo", "zh")
 LANGUAGE_REWARD = 0.1
 CONSISTENCY_THRESHOLD = 0.8  # share of a part's judged letters that must be in the language
 AMBIGUITY_RATIO = 0.5  # a piece reads as every language within this ratio of lingua's top one
@@ -65,7 +75,8 @@ class Verdict(enum.Enum):
 
 @dataclass(frozen=True)
 class Judgement:
-    """A verdict, the language wanted, and each part's share of letters in it (None: no words)."""
+    """A verdict, the language wanted, and each part's share of letters in it (None: no words;
+    a bound on the same side of ``CONSISTENCY_THRESHOLD`` when the judge stopped reading early)."""
 
     verdict: Verdict
     language: str | None
@@ -259,7 +270,16 @@ def judged_pieces(pieces: list[str]) -> list[str]:
     return out
 
 
-@functools.lru_cache(maxsize=4)
+def candidates_for(*groups: Iterable[str]) -> tuple[str, ...]:
+    """``COMMON_LANGUAGES`` and every code in ``groups``, sorted: what the judge chooses among.
+
+    >>> len(candidates_for()), len(candidates_for(["nl"], ["en", "la"]))
+    (30, 32)
+    """
+    return tuple(sorted(set(COMMON_LANGUAGES).union(*groups)))
+
+
+@functools.lru_cache(maxsize=32)  # one detector per candidate set (lingua's models are shared)
 def _detector(languages: tuple[str, ...]):
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
@@ -270,62 +290,83 @@ def _detector(languages: tuple[str, ...]):
     return LanguageDetectorBuilder.from_languages(*chosen).build()
 
 
-@functools.lru_cache(maxsize=4096)  # a group's samples repeat phrases ("The answer is")
-def _confidences(piece: str) -> dict[str, float]:
-    values = _detector(LANGUAGES).compute_language_confidence_values(piece)
+@functools.lru_cache(maxsize=16384)  # a group's samples repeat phrases ("The answer is")
+def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
+    values = _detector(candidates).compute_language_confidence_values(piece)
     return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
 
 
-def reading_languages(piece: str) -> tuple[str, ...]:
+def reading_languages(piece: str, candidates: tuple[str, ...] = LANGUAGES) -> tuple[str, ...]:
     """The languages ``piece`` reads as, best first: lingua's confidence in each is at least
-    ``AMBIGUITY_RATIO`` of its top choice among every language (short pieces read as several).
+    ``AMBIGUITY_RATIO`` of its top choice among ``candidates`` (short pieces read as several).
 
     >>> reading_languages("How many apples are left in the basket? Explain your reasoning.")
     ('en',)
     """
-    found = _confidences(piece)
+    found = _confidences(piece, candidates)
     top = max(found.values(), default=0.0)
     return tuple(code for code, value in sorted(found.items(), key=lambda item: -item[1])
                  if top > 0 and value >= AMBIGUITY_RATIO * top)
 
 
-def reads_as(piece: str, languages: str | Iterable[str]) -> bool:
-    """True if ``piece`` reads as ``languages`` (one code or several): see ``reading_languages``.
+def reads_as(piece: str, languages: str | Iterable[str],
+             candidates: Iterable[str] = ()) -> bool:
+    """True if ``piece`` reads as ``languages`` (one code or several) among them,
+    ``COMMON_LANGUAGES`` and ``candidates``: see ``reading_languages``.
 
     >>> reads_as("It is four.", "en"), reads_as("Die Antwort ist elf.", "en")
     (True, False)
     """
     wanted = {languages} if isinstance(languages, str) else set(languages)
-    return not wanted.isdisjoint(reading_languages(piece))
+    return not wanted.isdisjoint(reading_languages(piece, candidates_for(wanted, candidates)))
 
 
-def language_share(text: str, language: str | Iterable[str]) -> float | None:
+def _judged(text: str) -> list[str]:
+    """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long."""
+    return [piece[start:start + MAX_PIECE_CHARS]
+            for piece in judged_pieces(prose_pieces(text) if isinstance(text, str) else [])
+            for start in range(0, len(piece), MAX_PIECE_CHARS)]
+
+
+def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
+           until_certain: bool) -> float | None:
+    """``language_share``; with ``until_certain`` it stops reading once the share's side of
+    ``CONSISTENCY_THRESHOLD`` is certain and returns the bound that decided it (the letters
+    known good, or those plus every letter left)."""
+    pieces = _judged(text)
+    total = sum(letters(piece) for piece in pieces)
+    if total < MIN_LETTERS:
+        return None
+    good, left, budget = 0, total, JUDGED_CHARS
+    for piece in pieces:
+        if until_certain and (good / total >= CONSISTENCY_THRESHOLD
+                              or (good + left) / total < CONSISTENCY_THRESHOLD):
+            return good / total if good / total >= CONSISTENCY_THRESHOLD else (good + left) / total
+        left -= letters(piece)
+        budget -= len(piece)
+        if budget < 0:
+            left = 0
+            break
+        plain = _MIXED_SCRIPT.sub(" ", piece)
+        if plain.strip() and not wanted.isdisjoint(reading_languages(plain, candidates)):
+            good += letters(plain)
+    return good / total
+
+
+def language_share(text: str, language: str | Iterable[str],
+                   candidates: Iterable[str] = ()) -> float | None:
     """The share of ``text``'s judged letters in pieces that read as ``language`` (a code, or
-    several: the languages an untagged problem reads as); None when it
-    has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin with Greek or Cyrillic
-    letters (homoglyphs) count, and never as any language.
+    several: the languages an untagged problem reads as) among it, ``COMMON_LANGUAGES`` and
+    ``candidates``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin
+    with Greek or Cyrillic letters (homoglyphs) count, and never as any language.
 
     >>> round(language_share("We add two and two. Deux et deux font quatre, voilà tout.", "en"), 2)
     0.33
     >>> language_share("$2+2=4$ \\\\boxed{4}", "en") is None
     True
     """
-    pieces = [piece[start:start + MAX_PIECE_CHARS]
-              for piece in judged_pieces(prose_pieces(text) if isinstance(text, str) else [])
-              for start in range(0, len(piece), MAX_PIECE_CHARS)]
-    total = sum(letters(piece) for piece in pieces)
-    if total < MIN_LETTERS:
-        return None
     wanted = frozenset([language] if isinstance(language, str) else language)
-    good, budget = 0, JUDGED_CHARS
-    for piece in pieces:
-        budget -= len(piece)
-        if budget < 0:
-            break
-        plain = _MIXED_SCRIPT.sub(" ", piece)
-        if plain.strip() and reads_as(plain, wanted):
-            good += letters(plain)
-    return good / total
+    return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False)
 
 
 def detect(text: str, languages: Iterable[str] = LANGUAGES) -> str | None:
@@ -371,12 +412,24 @@ def languages_for(codes: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(sorted(found | {"en"}))
 
 
+def run_languages(codes: Iterable[str | None], texts: Iterable[str] = ()) -> tuple[str, ...]:
+    """The languages a run shows its policy, for ``judge``'s ``candidates``: the data's ``lang``
+    codes and the language of each of ``texts`` (system prompt, worked examples' turns; see
+    ``detect``, among all 75); sorted. A code the judge cannot name is an error.
+
+    >>> run_languages(["fr", None, ""], ["<think>23 plus 19 ergibt 42.</think> Die Antwort ist 4."])
+    ('de', 'fr')
+    """
+    found = {language_code(code) for code in codes if code and str(code).strip()}
+    return tuple(sorted(found | {code for code in map(detect, texts) if code}))
+
+
 def problem_languages(problem: str, thinking: str,
                       problem_language: str | None = None) -> tuple[str, ...]:
     """What the completion must speak: ``problem_language`` (a dataset's ``lang``), else every
-    language the problem's prose reads as (a short untagged problem may read as several: "Let
-    us find the sum of all the roots of this polynomial." is Latin first, English close behind),
-    else the thinking's; () without words anywhere.
+    language the problem's prose reads as among all 75 (a short untagged problem may read as
+    several: "Let us find the sum of all the roots of this polynomial." is Latin first, English
+    close behind), else the thinking's; () without words anywhere.
 
     >>> problem_languages("Combien font 2 et 2 ?", "", "FR"), problem_languages("$1+1$", "")
     (('fr',), ())
@@ -390,14 +443,16 @@ def problem_languages(problem: str, thinking: str,
     return ()
 
 
-def judge(problem: str, thinking: str, answer: str,
-          problem_language: str | None = None) -> Judgement:
+def judge(problem: str, thinking: str, answer: str, problem_language: str | None = None,
+          candidates: Iterable[str] = ()) -> Judgement:
     """Do the thinking and the answer speak the problem's language? The one judge of the
     reward, the per-language training metrics and the eval.
 
     The language: see ``problem_languages``. A part with words passes when ``language_share``
-    >= ``CONSISTENCY_THRESHOLD``; a failing part makes the sample INCONSISTENT, else a part
-    without words makes it NO_WORDS.
+    (among ``COMMON_LANGUAGES``, the problem's and ``candidates``, the run's languages) >=
+    ``CONSISTENCY_THRESHOLD``; a failing part makes the sample INCONSISTENT, else a part without
+    words makes it NO_WORDS. A part is read only until its side of the threshold is certain, so
+    its share in the ``Judgement`` is then the bound that decided it.
 
     >>> judge("What is 2+2?", "Two plus two is four.", "The answer is $4$.").verdict.value
     'consistent'
@@ -409,7 +464,9 @@ def judge(problem: str, thinking: str, answer: str,
     wanted = problem_languages(problem, thinking, problem_language)
     if not wanted:
         return Judgement(Verdict.NO_WORDS, None, None, None)
-    thinking_share, answer_share = (language_share(part, wanted) for part in (thinking, answer))
+    among = candidates_for(wanted, candidates)
+    thinking_share, answer_share = (_share(part, frozenset(wanted), among, until_certain=True)
+                                    for part in (thinking, answer))
     shares = (thinking_share, answer_share)
     if any(share is not None and share < CONSISTENCY_THRESHOLD for share in shares):
         verdict = Verdict.INCONSISTENT

@@ -47,6 +47,9 @@ class RewardSettings:
     # C++ assertion tests are judged by exit status only (forgeable): unscored unless opted in.
     allow_forgeable_tests: bool = False
     math_timeout_s: float = math_answer.DEFAULT_TIMEOUT_S
+    # The run's languages (data, prompt, worked examples): language ID candidates besides
+    # rewards.language.COMMON_LANGUAGES and the problem's (rewards.language.run_languages).
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,8 @@ def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
     """0.1 per sample that passes the gate and that ``rewards.language.judge`` finds consistent
     (problem, thinking and answer in one language; never for a part without words)."""
     return [LANGUAGE_REWARD if c.passed and judge(
-                s.prompt, c.thinking, c.answer, s.lang or None).verdict is Verdict.CONSISTENT
+                s.prompt, c.thinking, c.answer, s.lang or None, config.languages
+            ).verdict is Verdict.CONSISTENT
             else 0.0 for s, c in zip(samples, checks, strict=True)]
 
 

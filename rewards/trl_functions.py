@@ -104,15 +104,18 @@ def _refuse_language_list(columns: dict[str, Any]) -> None:
     # The old `languages` parameter narrowed the judge's candidates, which let an unlisted
     # language pass as a listed one; a recipe still setting it must not be silently ignored.
     if "languages" in columns:
-        raise TypeError("languages: the language judge always chooses among every language "
-                        "lingua knows (rewards.language.LANGUAGES); remove params.languages")
+        raise TypeError("languages: the language judge's candidates cannot be narrowed: 30 "
+                        "common languages and every language of the run's data, prompt and "
+                        "examples (bound by training as `candidates`; an untagged problem is "
+                        "read among every language lingua knows); remove params.languages")
 
 
 def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                     completion_ids: Sequence[Sequence[int]] | None = None,
-                    **columns: Any) -> list[float]:
+                    candidates: Sequence[str] = (), **columns: Any) -> list[float]:
     """0.1 when the gate passes and ``rewards.language.judge`` finds the thinking and the answer
-    in the problem's language (both with words).
+    in the problem's language (both with words); ``candidates``: the run's languages, which
+    training binds (``rewards.language.run_languages``).
 
     >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."] * 2,
     ...                 completions=["<think>Deux et deux font quatre.</think> Donc \\\\boxed{4}.",
@@ -121,14 +124,15 @@ def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[
     """
     _refuse_language_list(columns)
     samples = _samples(prompts, completions, completion_ids, columns)
-    return total.language_scores(samples, total.format_checks(samples))
+    return total.language_scores(samples, total.format_checks(samples),
+                                 RewardSettings(languages=tuple(candidates)))
 
 
 def total_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                      completion_ids: Sequence[Sequence[int]] | None = None,
                      l_max: int | None = None,
                      l_cache: int = 0, partial_credit: bool = False,
-                     allow_forgeable_tests: bool = False,
+                     allow_forgeable_tests: bool = False, candidates: Sequence[str] = (),
                      **columns: Any) -> list[float]:
     """The combined Magistral total per completion (at most 1.1).
 
@@ -140,5 +144,6 @@ def total_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any
     _refuse_language_list(columns)
     samples = _samples(prompts, completions, completion_ids, columns)
     config = RewardSettings(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
-                             allow_forgeable_tests=allow_forgeable_tests)
+                             allow_forgeable_tests=allow_forgeable_tests,
+                             languages=tuple(candidates))
     return [result.total for result in total.score_many(samples, config)]

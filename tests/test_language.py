@@ -8,16 +8,19 @@ import pytest
 
 from rewards import trl_functions
 from rewards.language import (
+    COMMON_LANGUAGES,
     CONSISTENCY_THRESHOLD,
     JUDGED_CHARS,
     LANGUAGES,
     Verdict,
+    candidates_for,
     detect,
     judge,
     language_share,
     letters,
     prose_pieces,
     reads_as,
+    run_languages,
     strip_latex_and_code,
     visible,
 )
@@ -251,3 +254,37 @@ def test_prose_past_the_judged_budget_counts_as_foreign():
     share = language_share(sentence * 4000, "en")  # 140k: the last 40k are past the budget
     assert JUDGED_CHARS / (4000 * len(sentence)) < share < CONSISTENCY_THRESHOLD  # 0.74
     assert verdict(sentence * 4000) is Verdict.INCONSISTENT
+
+
+def test_common_languages_are_lingua_codes_and_cover_mgsm():
+    mgsm = {"bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"}
+    assert len(set(COMMON_LANGUAGES)) == 30 and set(COMMON_LANGUAGES) <= set(LANGUAGES)
+    assert mgsm <= set(COMMON_LANGUAGES)
+    assert candidates_for(["af"], ["nl"]) == tuple(sorted({*COMMON_LANGUAGES, "af", "nl"}))
+
+
+def test_a_run_language_outside_the_common_set_is_a_candidate():
+    # Afrikaans reads as Dutch unless it is a candidate: the run's languages must be.
+    problem, answer = "Hoeveel is 23 plus 19?", "Het antwoord is \\boxed{42}."
+    afrikaans = "Ons tel die appels in die mandjie en trek dan die wat Marie geëet het af."
+    dutch = "We tellen de appels in de mand en trekken dan af wat Marie heeft gegeten."
+    assert judge(problem, afrikaans, answer, "nl").verdict is Verdict.CONSISTENT
+    assert judge(problem, afrikaans, answer, "nl", ["af"]).verdict is Verdict.INCONSISTENT
+    assert judge(problem, dutch, answer, "nl", ["af"]).verdict is Verdict.CONSISTENT
+    assert run_languages(["nl"], [afrikaans]) == ("af", "nl")
+    completion = f"<think>{afrikaans}</think> {answer}"
+    assert trl_functions.language_reward(prompts=[problem], completions=[completion],
+                                         lang=["nl"], candidates=["af"]) == [0.0]
+
+
+@pytest.mark.parametrize("name", ["at edge", "below", *HIDDEN_FRENCH])
+def test_stopping_early_keeps_the_verdict_of_the_full_share(name):
+    english = ("We count the apples that are left in the basket. Then we take away the ones "
+               "that Mary ate this morning.")
+    french = "Nous comptons les pommes du panier."
+    thinking = {"at edge": f"{english} So three apples are left over for the lunch. {french}",
+                "below": f"{english} So two apples are left over for the lunch. {french}",
+                **HIDDEN_FRENCH}[name]
+    full = language_share(thinking, "en")
+    early = judge(ENGLISH_PROBLEM, thinking, ENGLISH_ANSWER, "en").thinking_share
+    assert (early >= CONSISTENCY_THRESHOLD) == (full >= CONSISTENCY_THRESHOLD), name

@@ -92,3 +92,17 @@ def test_reward_training_metric_and_eval_agree_on_the_same_samples():
         by_eval = evaluate_metrics([[g] for g in mine], "math")
         assert by_eval["language_consistency"] == pytest.approx(sum(ok) / len(ok))
         assert by_eval["language_no_words"] == logged[f"lang/{lang}/language_no_words"]
+
+
+def test_training_binds_the_runs_languages_as_judge_candidates():
+    # The German worked example's language is a candidate of the reward and the metric.
+    from reasoning_rl.prompting import prompt_texts
+    from rewards.language import run_languages
+
+    recipe = load_recipe("recipes/smoke_cpu_multilingual.yaml")
+    languages = run_languages(data_languages([{"lang": "fr"}, {"lang": "zh"}]),
+                              prompt_texts(recipe.prompt, recipe.objective.scaffold_examples))
+    assert {"de", "en", "es", "fr", "ru", "zh"} <= set(languages)
+    bound = bind_rewards(recipe, languages=languages)[2]
+    assert bound.__wrapped__.keywords["candidates"] == list(languages)
+    assert LanguageMetrics(["language_reward"], [1.0], languages).languages == languages

@@ -20,7 +20,8 @@ from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import load_benchmark, select_rows
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
-from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
+from reasoning_rl.prompting import PromptSection, build_prompt, prompt_texts, stop_strings
+from rewards.language import run_languages
 
 GROUP_KEYS = ("subject", "level", "lang")
 
@@ -122,7 +123,8 @@ def evaluate_rows(backend, rows: list[dict[str, Any]], options: EvalOptions
     completions = backend.generate(
         [build_prompt(r["prompt"], options.prompt, backend.tokenizer) for r in rows], sampling)
     generated = time.monotonic()
-    graded = grade(rows, completions)
+    languages = run_languages((r.get("lang") for r in rows), prompt_texts(options.prompt))
+    graded = grade(rows, completions, languages=languages)
     task = rows[0].get("task") or "math"
     result = {"task": task, "metrics": metrics(graded, task),
               "by": breakdown(rows, graded, task),

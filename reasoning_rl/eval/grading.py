@@ -45,10 +45,11 @@ class Graded:
 
 
 def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Completion]], *,
-          check_language: bool = True) -> list[list[Graded]]:
+          check_language: bool = True, languages: Sequence[str] = ()) -> list[list[Graded]]:
     """Grade every completion of every row (rows are canonical; one list of samples per row).
 
-    `check_language=False` skips language ID (`language_ok` stays None).
+    `check_language=False` skips language ID (`language_ok` stays None); `languages`: the run's
+    languages, language ID candidates besides the judge's own (`rewards.language.run_languages`).
 
     >>> row = {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en"}
     >>> text = "<think>Two and two make four.</think> The answer is \\\\boxed{4}."
@@ -71,7 +72,7 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
             owners, samples, checks, scores, lenient, strict=True):
         correct = None if score is None else (check.passed and score > 0)
         answer = extract_answer(completion.text) if check.passed else None
-        language = language_consistent(sample) if check_language else None
+        language = language_consistent(sample, languages) if check_language else None
         graded[index].append(Graded(check.passed, correct, answer, completion.tokens, loose,
                                     language, check.reason))
     return graded
@@ -120,7 +121,7 @@ def thinking_and_answer(completion: str) -> tuple[str, str]:
     return thinking.replace(THINK_OPEN, ""), answer
 
 
-def language_consistent(sample: Sample) -> bool | None:
+def language_consistent(sample: Sample, languages: Sequence[str] = ()) -> bool | None:
     """`rewards.language.judge` on any completion: True consistent, False not, None when a part
     has no words (and neither is foreign).
 
@@ -130,4 +131,4 @@ def language_consistent(sample: Sample) -> bool | None:
     True
     """
     thinking, answer = thinking_and_answer(sample.completion)
-    return judge(sample.prompt, thinking, answer, sample.lang).ok
+    return judge(sample.prompt, thinking, answer, sample.lang, languages).ok
