@@ -264,3 +264,10 @@ def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
                  "trainer.per_device_train_batch_size=3", "trainer.num_generations=2"]) == 2
     assert "trainer: TRL rejects these settings" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_lora_dropout_defaults_to_zero_so_importance_ratios_are_not_noise(tmp_path, data_file):
+    # With dropout the loss pass and the behaviour pass would see different random masks, and
+    # the clipped ratio pi_theta / pi_old would measure the masks, not the policy's change.
+    recipe = load_recipe(write_recipe(tmp_path, GOOD + "model: {lora: {r: 8}}\n", data_file))
+    assert recipe.model.lora.dropout == 0.0

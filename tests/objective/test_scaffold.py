@@ -46,7 +46,9 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
 
     def reward(prompts, completions, **kwargs):
         seen["rewarded"].extend(str(p) for p in prompts)
-        return [float(len(c)) for c in completions]  # groups almost never tie
+        # str(): a chat completion is a list of messages; its text length varies, so groups
+        # almost never tie (a tied group is skipped before the loss and trains on nothing).
+        return [float(len(str(c))) for c in completions]
 
     class Recording(MagistralGRPOTrainer):
         def _generate_single_turn(self, prompt_ids, *args, **kwargs):
@@ -99,7 +101,6 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
     folder = ensure_converted("embedded:smollm2-135m-instruct")
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    untrained = copy.deepcopy(model)
     problems = ["What is 1 + 1?", "What is 3 + 5?"]
     dataset = Dataset.from_dict({"prompt": [text_prompt(p) for p in problems],
                                  "problem": problems})
@@ -124,6 +125,7 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
                         train_dataset=dataset, processing_class=tokenizer, objective=objective,
                         scaffold=lambda problem: text_prompt(problem, hint=True),
                         callbacks=[Capture()])
+    untrained = copy.deepcopy(trainer.model)  # with the fused LM head TRL's helper expects
     trainer.train()
 
     [inputs] = batches
@@ -156,7 +158,7 @@ CHECKED = ("model.norm.weight", "model.layers.0.self_attn.q_proj.weight")
 
 
 def _length_reward(prompts, completions, **kwargs):
-    return [float(len(c)) for c in completions]  # groups almost never tie
+    return [float(len(str(c))) for c in completions]  # groups almost never tie
 
 
 def _logps(trainer, model, tokenizer, problems, inputs, hint):
