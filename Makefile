@@ -27,8 +27,10 @@ DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/
 	reasoning_rl/online/seeding.py reasoning_rl/online/transport.py reasoning_rl/online/hooks.py \
 	rewards/__init__.py rewards/format.py \
 	rewards/length.py rewards/language.py rewards/total.py rewards/math_answer.py \
+	rewards/math_forms.py \
 	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
-	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py
+	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py rewards/sandbox/remote.py \
+	rewards/sandbox/lockdown.py rewards/sandbox/isolation.py
 
 .PHONY: install gemma smoke test lint data clean-runs
 

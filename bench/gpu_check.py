@@ -166,7 +166,10 @@ def case_recipe(case: Case, run_dir: Path, steps: int, completion: int, dry_run:
                  f"trainer.max_completion_length={completion}", "trainer.save_strategy='no'",
                  "trainer.logging_steps=1", "eval.heldout=null", f"data.source={DATA}",
                  "data.split=train", "data.limit=64", "data.columns.prompt=prompt",
-                 f"run.output_dir={run_dir}"]
+                 f"run.output_dir={run_dir}",
+                 # Each measured step generates its own batch: the check times generation and
+                 # the update of the same step together, so one minibatch per generated batch.
+                 "objective.minibatches=1"]
     if dry_run:
         overrides += ["trainer.per_device_train_batch_size=2", "trainer.num_generations=2",
                       "trainer.bf16=false", "model.dtype=float32"]

@@ -1,24 +1,35 @@
-"""Language ID accuracy with three candidate sets, side by side, in one run.
+"""The language judge's accuracy and cost with its candidate languages, in one run.
 
-    .venv/bin/python -m bench.language_id [--data-dir ../shared/data]   # from the repo root
+    .venv/bin/python -m bench.language_id [--data-dir ../shared/data] [--cost-against REV]
 
-What `rewards.language.detect` is asked to do in a multilingual run: name the language of a
-problem, and of short, number-heavy thinking. Candidate sets compared:
-  data   the languages the data carries plus English (the default, `languages_for`)
-  all    every language lingua knows (75)
-  fixed  Magistral's seven (en fr es it de zh ru), the old default
-on MGSM's 2750 questions (11 languages) and on short thinking-like strings written for this
-bench in each of the 11 languages (operands vary, the words do not). Accuracy, not speed.
+Accuracy (`rewards.language`, candidates: COMMON_LANGUAGES (30) plus the language judged; MGSM
+detection: all 75 languages lingua knows):
+  pieces   MGSM's 2750 questions (11 languages) cut into the pieces the judge reads, and 110
+           short thinking-like strings written for this bench ("31 plus 45 makes 76."): the
+           share that reads as its own language (should be 1) and, over the 10 other MGSM
+           languages, the share that reads as another one (should be 0).
+  judge    MGSM is parallel: problem i in language L, "thinking" = problem i in language W.
+           The judge should say consistent exactly when W == L (20 problems per language).
+Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of 64 completions
+(MGSM questions as thinking, a short summary), format + correctness + length + language, with
+the language component of REV (its candidates: the batch's languages plus English) and with
+today's, alternated in one process; medians of 5 runs, caches cleared before each run.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
+import subprocess
+import time
+import types
 from collections import defaultdict
 from pathlib import Path
 
-from rewards.language import MAGISTRAL_LANGUAGES, detect, languages_for
+from rewards import language, total
+from rewards.language import Verdict, detect, judge, prose_pieces, reads_as
 
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 # Short thinking, the way a small model writes it: two operands, an operator word, a result.
@@ -36,6 +47,9 @@ THINKING = {
     "sw": ["{a} jumlisha {b} ni {c}.", "{a} toa {b} inabaki {c}."],
 }
 OPERANDS = [(31, 45, 76), (7, 5, 12), (120, 35, 155), (64, 27, 91), (9, 8, 17)]
+SUMMARY = {"en": "The answer is", "de": "Die Antwort ist", "fr": "La réponse est",
+           "es": "La respuesta es", "ru": "Ответ:", "zh": "答案是", "ja": "答えは",
+           "th": "คำตอบคือ", "bn": "উত্তর হল", "te": "సమాధానం", "sw": "Jibu ni"}
 
 
 def thinking_strings() -> list[tuple[str, str]]:
@@ -48,13 +62,95 @@ def thinking_strings() -> list[tuple[str, str]]:
             for template in templates for a, b, c in OPERANDS]
 
 
-def accuracy(pairs: list[tuple[str, str]], languages: tuple[str, ...]) -> dict[str, float]:
-    """Share of texts detected as their language, per language and overall ('all')."""
-    hits: dict[str, list[bool]] = defaultdict(list)
+def piece_rates(pairs: list[tuple[str, str]]) -> dict[str, tuple[float, float, int]]:
+    """Per language and 'all': (share reading as its own language, share of (piece, other
+    MGSM language) pairs reading as the other, pieces)."""
+    own: dict[str, list[bool]] = defaultdict(list)
+    other: dict[str, list[bool]] = defaultdict(list)
     for lang, text in pairs:
-        hits[lang].append(detect(text, languages) == lang)
-    result = {lang: sum(v) / len(v) for lang, v in sorted(hits.items())}
-    result["all"] = sum(sum(v) for v in hits.values()) / sum(len(v) for v in hits.values())
+        for piece in language.judged_pieces(prose_pieces(text)):
+            own[lang].append(reads_as(piece, lang))
+            other[lang] += [reads_as(piece, w) for w in MGSM_LANGS if w != lang]
+    own["all"] = [v for k in list(own) for v in own[k]]
+    other["all"] = [v for k in list(other) for v in other[k]]
+    return {k: (statistics.fmean(own[k]), statistics.fmean(other[k]), len(own[k])) for k in own}
+
+
+def judge_matrix(mgsm: list[dict], per_language: int) -> dict[str, tuple[float, float]]:
+    """Per problem language: (share consistent when the thinking is the same problem in the
+    same language, share consistent when it is the same problem in another language)."""
+    by = {(r["lang"], r["id"].rsplit("_", 1)[-1]): r["question"] for r in mgsm}
+    ids = sorted({i for _, i in by}, key=int)[:per_language]
+    out = {}
+    for lang in MGSM_LANGS:
+        same, other = [], []
+        for i in ids:
+            for w in MGSM_LANGS:
+                thinking = by[(w, i)]
+                ok = judge(by[(lang, i)], thinking, f"{SUMMARY[w]} \\boxed{{1}}.",
+                           lang).verdict is Verdict.CONSISTENT
+                (same if w == lang else other).append(ok)
+        out[lang] = (statistics.fmean(same), statistics.fmean(other))
+    return out
+
+
+def module_at(rev: str) -> types.ModuleType:
+    """`rewards/language.py` as it was at git revision `rev`, loaded as a module."""
+    source = subprocess.run(["git", "show", f"{rev}:rewards/language.py"], check=True,
+                            capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[1]).stdout
+    module = types.ModuleType(f"language_at_{rev}")
+    exec(compile(source, f"{rev}:rewards/language.py", "exec"), module.__dict__)  # noqa: S102
+    return module
+
+
+def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
+    """16 problems x 4 samples over the 11 languages; one sample in 4 thinks in English."""
+    rows = [r for r in mgsm if int(r["id"].rsplit("_", 1)[-1]) < 16][::11][:size // 4]
+    english = {r["id"].rsplit("_", 1)[-1]: r["question"] for r in mgsm if r["lang"] == "en"}
+    samples = []
+    for row in rows:
+        for k in range(4):
+            thinking = english[row["id"].rsplit("_", 1)[-1]] if k == 3 else row["question"]
+            text = f"<think>{thinking}</think> {SUMMARY[row['lang']]} \\boxed{{{row['answer']}}}."
+            samples.append(total.Sample(row["question"], text, "math", str(row["answer"]),
+                                        lang=row["lang"]))
+    return samples
+
+
+def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -> dict:
+    """Median seconds of a whole reward batch and of its language part, REV's and today's."""
+    languages = old.languages_for(s.lang for s in samples)
+
+    def old_language(checks):
+        return [0.1 if c.passed and old.is_consistent(s.prompt, c.thinking, c.answer,
+                                                      languages, s.lang) else 0.0
+                for s, c in zip(samples, checks, strict=True)]
+
+    def batch(language_part):
+        start = time.perf_counter()
+        checks = total.format_checks(samples)
+        total.correctness_scores(samples, checks)
+        total.length_scores(samples, checks)
+        middle = time.perf_counter()
+        scores = language_part(checks)
+        end = time.perf_counter()
+        return end - start, end - middle, scores
+
+    first = {"old": batch(old_language)[0],  # models load on first use
+             "new": batch(lambda checks: total.language_scores(samples, checks))[0]}
+    runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+    for _ in range(repeats):
+        language._confidences.cache_clear()  # no help from repeated pieces across runs
+        runs["new"].append(batch(lambda checks: total.language_scores(samples, checks))[:2])
+        runs["old"].append(batch(old_language)[:2])
+    result = {"first_s": first, "peak_rss_gb": resource.getrusage(
+        resource.RUSAGE_SELF).ru_maxrss / 1e6}
+    for name, values in runs.items():
+        result[name] = {"batch_s": statistics.median(v[0] for v in values),
+                        "language_s": statistics.median(v[1] for v in values)}
+    result["batch_ratio"] = result["new"]["batch_s"] / result["old"]["batch_s"]
+    result["language_ratio"] = result["new"]["language_s"] / result["old"]["language_s"]
     return result
 
 
@@ -62,25 +158,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] /
                                                   "shared" / "data"))
+    parser.add_argument("--per-language", type=int, default=20)
+    parser.add_argument("--cost-against", default=None, metavar="REV")
     args = parser.parse_args()
-    from lingua import Language
-
-    mgsm = [(r["lang"], r["question"]) for r in map(json.loads, Path(
-        args.data_dir, "mgsm.jsonl").read_text(encoding="utf-8").splitlines())]
-    sets = {"data": languages_for(MGSM_LANGS),
-            "all": tuple(sorted(lang.iso_code_639_1.name.lower() for lang in Language.all())),
-            "fixed": MAGISTRAL_LANGUAGES}
-    table = {(corpus, name): accuracy(pairs, languages)
-             for corpus, pairs in (("mgsm", mgsm), ("thinking", thinking_strings()))
-             for name, languages in sets.items()}
-    columns = list(table)
-    print("| lang | " + " | ".join(f"{c} / {n}" for c, n in columns) + " |")
-    print("|---" * (len(columns) + 1) + "|")
+    mgsm = [json.loads(line) for line in Path(args.data_dir, "mgsm.jsonl").read_text(
+        encoding="utf-8").splitlines()]
+    if args.cost_against:
+        print(json.dumps(cost(reward_batch(mgsm), module_at(args.cost_against)), indent=1))
+    start = time.perf_counter()
+    detected = statistics.fmean(detect(r["question"]) == r["lang"] for r in mgsm)
+    print(f"MGSM questions detected as their language among all 75: {detected:.4f} "
+          f"({time.perf_counter() - start:.1f} s for {len(mgsm)})")
+    print("\n| lang | MGSM pieces: own | other | n | thinking: own | other | n "
+          "| judge: same language consistent | other language consistent |")
+    print("|---" * 9 + "|")
+    pieces = piece_rates([(r["lang"], r["question"]) for r in mgsm])
+    short = piece_rates(thinking_strings())
+    matrix = judge_matrix(mgsm, args.per_language)
     for lang in [*MGSM_LANGS, "all"]:
-        print(f"| {lang} | " + " | ".join(f"{table[c][lang]:.3f}" for c in columns) + " |")
-    misses = [(lang, text, detect(text, sets["all"])) for lang, text in thinking_strings()
-              if detect(text, sets["all"]) != lang][:6]
-    print("\nexamples misnamed among all languages:", misses)
+        same, other = matrix.get(lang, (float("nan"),) * 2)
+        print(f"| {lang} | {pieces[lang][0]:.3f} | {pieces[lang][1]:.4f} | {pieces[lang][2]} "
+              f"| {short[lang][0]:.3f} | {short[lang][1]:.4f} | {short[lang][2]} "
+              f"| {same:.3f} | {other:.4f} |")
+    misses = [(lang, text) for lang, text in thinking_strings() if not reads_as(text, lang)]
+    print("\nshort strings not read as their language:", misses[:6])
 
 
 if __name__ == "__main__":

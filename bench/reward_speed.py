@@ -1,11 +1,14 @@
 """Benchmark the reward package side by side with its baselines, in one run.
 
-    .venv/bin/python bench/reward_speed.py [--math 1000] [--code 100]
+    .venv/bin/python bench/reward_speed.py [--math 1000] [--code 100] [--math-baseline DIR]
 
 Math: our worker-pool verification vs TRL's ``accuracy_reward`` on the same MATH-500 based
-completions (correct and perturbed). Code: sandboxed executions per second on MBPP, and the
-per-run cost of the sandbox against a bare ``subprocess`` run. Language ID: lingua (ours) vs
-langid on hand-written sentences. The machine is shared, so compare the ratios, not the rates.
+completions (correct and perturbed); with ``--math-baseline`` (a copy of an earlier checkout,
+e.g. ``git archive main | tar x -C /tmp/base``) also this grader against that one, turn about
+in one run (``--math-only`` skips code and language). Code: sandboxed executions per
+second on MBPP, and the per-run cost of the sandbox against a bare ``subprocess`` run.
+Language ID: lingua (ours) vs langid on hand-written sentences. The machine is shared, so
+compare the ratios, not the rates.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -75,6 +79,63 @@ def bench_math(count: int) -> dict:
                               for v, e in zip(ours, expected, strict=True)) / count,
             "trl_agree": sum((v == 1.0) == e
                              for v, e in zip(theirs, expected, strict=True)) / count}
+
+
+# Run in a child with the baseline checkout first on its path: grade, print seconds as JSON.
+_BASELINE_CHILD = textwrap.dedent("""
+    import json, sys, time
+    from rewards import math_answer
+    completions, references = json.load(sys.stdin)
+    math_answer.check_many(["<think>w</think> \\\\boxed{1}"] * 2, ["1", "2"])
+    start = time.perf_counter()
+    math_answer.check_many(completions, references)
+    print(json.dumps(time.perf_counter() - start))
+""")
+
+
+def _math_set(count: int, perturb: bool) -> tuple[list[str], list[str], list[str], list[bool]]:
+    """Completions (correct, and every other one +1 if ``perturb``), references, problems and
+    expected verdicts."""
+    rows = _rows("math500_test.jsonl")
+    picked = (rows * (count // len(rows) + 1))[:count]
+    wrong = [perturb and i % 2 == 1 for i in range(count)]
+    completions = [f"<think>Working it out.</think> The answer is $\\boxed{{{r['answer']}"
+                   f"{'+1' if w else ''}}}$." for r, w in zip(picked, wrong, strict=True)]
+    return (completions, [r["answer"] for r in picked], [r["problem"] for r in picked],
+            [not w for w in wrong])
+
+
+def bench_math_baseline(count: int, baseline: Path, perturb: bool, repeats: int = 5) -> dict:
+    """Seconds per completion, this grader vs the one in ``baseline``, fresh workers each turn."""
+    completions, references, problems, expected = _math_set(count, perturb)
+    env = {**os.environ, "PYTHONPATH": str(baseline)}
+    ours: list[float] = []
+    theirs: list[float] = []
+    verdicts: list = []
+
+    def run_ours() -> None:
+        nonlocal verdicts
+        if math_answer._pool is not None:
+            math_answer._pool.close()
+            math_answer._pool = None
+        math_answer.check_many(["<think>w</think> \\boxed{1}"] * 2, ["1", "2"])
+        start = time.perf_counter()
+        verdicts = math_answer.check_many(completions, references, problems=problems)
+        ours.append(time.perf_counter() - start)
+
+    def run_theirs() -> None:
+        child = subprocess.run([sys.executable, "-c", _BASELINE_CHILD], env=env, check=True,
+                               input=json.dumps([completions, references]),
+                               capture_output=True, text=True, cwd=baseline)
+        theirs.append(json.loads(child.stdout.strip().splitlines()[-1]))
+
+    for turn in range(repeats):  # alternate which goes first, so load drift hits both alike
+        for run in (run_ours, run_theirs) if turn % 2 == 0 else (run_theirs, run_ours):
+            run()
+    return {"items": count, "ours_ms": 1000 * statistics.median(ours) / count,
+            "baseline_ms": 1000 * statistics.median(theirs) / count,
+            "ratio": statistics.median(ours) / statistics.median(theirs),
+            "ours_agree": sum((v is True) == e for v, e in zip(verdicts, expected, strict=True))}
 
 
 def _median_ms(runs: dict, repeats: int) -> dict[str, float]:
@@ -162,12 +223,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--math", type=int, default=1000, help="math completions to grade")
     parser.add_argument("--code", type=int, default=100, help="MBPP tasks (x2: reference, broken)")
+    parser.add_argument("--math-baseline", type=Path, help="checkout of an earlier grader")
+    parser.add_argument("--math-only", action="store_true", help="skip code and language")
+    parser.add_argument("--turns", type=int, default=5, help="turns each against the baseline")
     args = parser.parse_args()
-    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}")
+    print(f"cores: {os.cpu_count()}, python {sys.version.split()[0]}, 1-min load "
+          f"{os.getloadavg()[0]:.1f}")
+    for perturb in (False, True) if args.math_baseline else ():
+        b = bench_math_baseline(args.math, args.math_baseline.resolve(), perturb, args.turns)
+        kind = "half right, half +1" if perturb else "all right"
+        print(f"math vs baseline: {b['items']} completions, {kind} (median of {args.turns} turns, "
+              f"alternating) | "
+              f"ours {b['ours_ms']:.2f} ms, baseline {b['baseline_ms']:.2f} ms per completion "
+              f"-> ratio x{b['ratio']:.2f} | ours agree with ground truth {b['ours_agree']}/"
+              f"{b['items']} (1-min load now {os.getloadavg()[0]:.1f})")
     m = bench_math(args.math)
     print(f"math  : {m['items']} completions | ours {m['ours_per_s']:.0f}/s, TRL accuracy_reward "
           f"{m['trl_per_s']:.0f}/s -> ours x{m['speedup']:.2f} | agreement with ground truth: "
           f"ours {m['ours_agree']:.3f}, TRL {m['trl_agree']:.3f}")
+    if args.math_only:
+        return
     c = bench_code(args.code)
     print(f"code  : {c['programs']} MBPP programs, {c['references_pass']}/{args.code} references "
           f"pass, {c['broken_fail']}/{args.code} broken fail, same verdicts on both paths: "

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="print the fully resolved recipe and exit")
     train.add_argument("--resume", action="store_true",
                        help="continue from the run's last complete checkpoint")
+    commands.add_parser("doctor", help="print what isolation this machine gives graded code")
     add_eval_parser(commands)
     add_data_parser(commands)
     add_plan_parser(commands)
@@ -59,6 +60,13 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_doctor(args: argparse.Namespace) -> int:
+    """`reasoning-rl doctor`: the code sandbox's isolation here; exit 2 below the minimum."""
+    from rewards.sandbox.isolation import doctor
+
+    return doctor()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the process exit code."""
     parser = build_parser()
@@ -67,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
     if flags or (extra and args.command not in ("train", "plan")):
         parser.error(f"unrecognized arguments: {' '.join(flags or extra)}")
     args.overrides = extra
-    handlers = {"train": run_train, "eval": run_eval, "data": run_data, "plan": run_plan}
+    handlers = {"train": run_train, "eval": run_eval, "data": run_data, "plan": run_plan,
+                "doctor": run_doctor}
     try:
         return handlers[args.command](args)
     except UserError as exc:

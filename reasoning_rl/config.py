@@ -73,6 +73,9 @@ class RunSection:
     output_dir: str | None = None  # None means runs/<name>
     seed: int = 0
     keep_checkpoints: int = 2  # completed checkpoints kept; older ones are deleted
+    # Code rewards on a machine without sandbox isolation (see rewards/sandbox/isolation.py):
+    # policy programs then run with the user's own rights. Off: such a run stops at launch.
+    unsafe_weak_code_sandbox: bool = False
 
 
 @dataclass

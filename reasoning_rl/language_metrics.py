@@ -5,8 +5,10 @@ training rows carry `lang`, each reward function is wrapped so that, once every 
 scored a batch, the per-language means are handed to TRL's `log_metric` hook (a keyword TRL
 passes to reward functions). TRL then logs them with its own metrics, so they reach
 metrics.jsonl and wandb as `lang/<code>/reward`, `lang/<code>/correct`,
-`lang/<code>/language_consistency` and `lang/<code>/rewards/<function>`. Consistency is judged
-by the eval grader (`grading.language_consistent`) on every sample that has words.
+`lang/<code>/language_consistency`, `lang/<code>/language_no_words` and
+`lang/<code>/rewards/<function>`. Consistency is `rewards.language.judge`, the reward's and the
+eval's judge (through `grading.language_consistent`): the rate is over the judged samples, and
+samples with a part without words are counted in `language_no_words` instead.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ class LanguageMetrics:
     """Collects each reward function's scores of one batch, then logs them per language."""
 
     def __init__(self, names: Sequence[str], weights: Sequence[float],
-                 languages: Sequence[str]):
-        self.names, self.weights, self.languages = list(names), list(weights), tuple(languages)
+                 languages: Sequence[str] = ()):
+        self.names, self.weights = list(names), list(weights)
+        self.languages = tuple(languages)  # the run's, as bound to the reward (judge candidates)
         self.scores: dict[int, list[float | None]] = {}
 
     def wrap(self, funcs: Sequence[RewardFn]) -> list[RewardFn]:
@@ -59,13 +62,15 @@ class LanguageMetrics:
                   langs: Sequence[str | None]) -> dict[str, float]:
         """Per-language means of the batch recorded so far.
 
-        >>> m = LanguageMetrics(["format_reward", "correctness_reward"], [1.0, 1.0], ["en", "fr"])
+        >>> m = LanguageMetrics(["format_reward", "correctness_reward"], [1.0, 1.0])
         >>> m.scores = {0: [0.1, 0.1], 1: [0.9, 0.0]}
         >>> out = m.summarise(["2+2?", "2+2 ?"], ["<think>Two and two make four.</think> "
         ...     "The answer is 4.", "<think>Two and two make four.</think> The answer is 4."],
         ...     ["en", "fr"])
         >>> out["lang/en/reward"], out["lang/fr/correct"], out["lang/fr/language_consistency"]
         (1.0, 0.0, 0.0)
+        >>> out["lang/en/language_no_words"]
+        0
         """
         groups: dict[str, list[int]] = defaultdict(list)
         for i, lang in enumerate(langs):
@@ -80,11 +85,12 @@ class LanguageMetrics:
                 out[f"lang/{lang}/rewards/{name}"] = _mean(values)
                 if name == "correctness_reward":
                     out[f"lang/{lang}/correct"] = _mean([float(v > 0) for v in values])
-            judged = [language_consistent(Sample(message_text(prompts[i], role="user") if
-                                                 prompts else "",
-                                                 message_text(completions[i], role="assistant"),
-                                                 lang=lang), self.languages) for i in rows]
-            judged = [ok for ok in judged if ok is not None]
+            verdicts = [language_consistent(Sample(
+                message_text(prompts[i], role="user") if prompts else "",
+                message_text(completions[i], role="assistant"), lang=lang), self.languages)
+                for i in rows]
+            judged = [ok for ok in verdicts if ok is not None]
+            out[f"lang/{lang}/language_no_words"] = len(verdicts) - len(judged)
             if judged:
                 out[f"lang/{lang}/language_consistency"] = _mean([float(ok) for ok in judged])
         return out

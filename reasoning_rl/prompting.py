@@ -68,6 +68,19 @@ class PromptSection:
     stop: list[str] | None = None
 
 
+def prompt_texts(prompt: PromptSection, examples: Sequence[ExampleTurn] = ()) -> list[str]:
+    """What a prompt shows the policy in words: its system prompt, template and each turn of its
+    worked examples and of ``examples`` (the sampler's scaffold); the language judge takes
+    their languages as candidates (``rewards.language.run_languages``).
+
+    >>> prompt_texts(PromptSection(system="Be brief.", examples=[ExampleTurn("2+2?", "4.")]))
+    ['Be brief.', '2+2?', '4.']
+    """
+    turns = [*(prompt.examples or []), *examples]
+    return [prompt.system, *([prompt.template] if prompt.template else []),
+            *(text for turn in turns for text in (turn.user, turn.assistant))]
+
+
 def check_template(template: str | None, key_path: str) -> None:
     """Raise `RecipeError` unless `template` is None or a template with known fields only.
 

@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import inspect
 import json
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -32,8 +33,9 @@ from reasoning_rl.language_metrics import LanguageMetrics
 from reasoning_rl.model import load_policy
 from reasoning_rl.objective.section import objective_problems, steps_per_generation
 from reasoning_rl.plan.launch import require_gpus_for
-from reasoning_rl.prompting import answer_text, build_prompt, stop_strings
+from reasoning_rl.prompting import answer_text, build_prompt, prompt_texts, stop_strings
 from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
+from rewards.language import run_languages
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
@@ -51,9 +53,11 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     rows = load_canonical(recipe.data.source, recipe.data.split, recipe.data.columns,
                           task=recipe.data.task, lang=recipe.data.lang, limit=recipe.data.limit)
     heldout = load_heldout(recipe)
+    require_code_sandbox(recipe, rows + heldout)  # before the model loads
     model, tokenizer, peft_config = load_policy(recipe.model)
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
-    languages = data_languages(rows + heldout)
+    languages = run_languages(data_languages(rows + heldout), prompt_texts(
+        recipe.prompt, recipe.objective.scaffold_examples if recipe.objective else ()))
     reward_funcs = bind_rewards(recipe, stop, languages)
     stop_rollouts_at(stop, args, model, tokenizer)
     if any(row.get("lang") for row in rows):  # per-language training metrics
@@ -119,6 +123,22 @@ def prepare_run_dir(run_dir: Path, resume: bool) -> Path | None:
     return last
 
 
+def require_code_sandbox(recipe: Recipe, rows: list[dict[str, Any]]) -> None:
+    """Stop (UserError, exit 2) when rows are code tasks and the sandbox is below the minimum
+    isolation, unless the recipe sets ``run.unsafe_weak_code_sandbox`` (then warn loudly)."""
+    if not any(str(row.get("task") or "").strip().lower() == "code" for row in rows):
+        return
+    from rewards.sandbox.isolation import launch_problem
+
+    problem = launch_problem(recipe.run.unsafe_weak_code_sandbox)
+    if problem:
+        raise UserError(problem)
+    if launch_problem(False):
+        logging.getLogger(__name__).warning(
+            "UNSAFE: run.unsafe_weak_code_sandbox is set and the code sandbox is weak: policy "
+            "programs run with your rights, can read the data and use the network")
+
+
 def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
                  languages: tuple[str, ...] = ("en",)
                  ) -> list[Callable[..., list[float | None]]]:
@@ -126,8 +146,9 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
 
     TRL logs each reward as `rewards/<__name__>/mean`, so the bound function keeps the name.
     Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`). A
-    function with a `languages` parameter the recipe leaves unset judges among `languages`
-    (the data's own, see `data_languages`).
+    function with a `languages` or `candidates` parameter the recipe leaves unset gets
+    `languages` (the run's: data, prompt and worked examples, `rewards.language.run_languages`),
+    which the language judge adds to its candidates.
     """
     funcs = []
     for i, spec in enumerate(recipe.rewards):
@@ -135,8 +156,9 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
         if not callable(fn):
             raise UserError(f"rewards[{i}].fn: {spec.fn} is not callable")
         params = dict(spec.params)
-        if "languages" in inspect.signature(fn).parameters and "languages" not in params:
-            params["languages"] = list(languages)
+        for name in ("languages", "candidates"):
+            if name in inspect.signature(fn).parameters and name not in params:
+                params[name] = list(languages)
         bound = functools.update_wrapper(functools.partial(fn, **params), fn)
         funcs.append(text_prompt_view(bound, stop))
     return funcs
@@ -255,7 +277,10 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
     from transformers.trainer_callback import ProgressCallback
     from trl import GRPOTrainer
 
+    from reasoning_rl.sandbox_metrics import SandboxMetrics
+
     callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
+                 SandboxMetrics(),  # before MetricsFile: adds sandbox/... counters
                  MetricsFile(recipe.run_dir), RewardProgressBar(),
                  checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,

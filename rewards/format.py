@@ -3,10 +3,14 @@
 The paper (arXiv 2506.10910, section 2.2) grades nothing unless the completion has the expected
 shape: exactly one think block, at the start, then an answer that carries what the task needs.
 Our reading, which every grader shares: the completion starts with ``<think>`` (after optional
-whitespace); the first ``</think>`` closes that block; the thinking may not open a second
-``<think>``; the answer part is everything after, and may contain anything (code that prints
-``"</think>"``, say). A math answer needs a last ``\\boxed{}`` that is not empty; a code answer
-needs a first fenced block with a language tag (the one that gets run) whose code is not blank.
+whitespace or a byte-order mark); the first ``</think>`` closes that block; the thinking may not
+open a second ``<think>``, and the answer may not hold a second think block (a ``<think>`` later
+closed, outside code) or start with one; otherwise the answer part may contain anything (code that
+prints ``"</think>"``, say). A math answer needs a last ``\\boxed{}`` with visible content; a code
+answer needs a first fenced block with a language tag (the one that gets run) holding more than
+comments and tags. Visible means: left after removing spacing, spacing commands with their
+arguments (``\\hspace{1cm}``, ``\\vphantom{x}``) and invisible characters (zero-width spaces,
+byte-order marks, fillers), which a policy would otherwise use to fake an answer.
 A failed gate means a total reward of 0. Splitting the completion lives here too, because the
 gate is where that split is defined.
 """
@@ -14,6 +18,7 @@ gate is where that split is defined.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 THINK_OPEN = "<think>"
@@ -30,6 +35,16 @@ _NOT_AN_ANSWER = re.compile(
     r"\s|[{}$~.,;:!?]|\\[,;:! ]|\\(?:q?quad|hspace|phantom|displaystyle|text\w*|math\w*|mbox"
     r"|left|right|big\w*|Big\w*)\b|\\[\[\]()]")
 
+# Commands that only make space, removed with their arguments (\hspace{1cm}, \vphantom{x}).
+_SPACING_COMMAND = re.compile(
+    r"\\(?:[hv]?phantom|[hv]space\*?|[hv]skip|m?kern|rule|smash|strut)\s*(?:\[[^\]]*\])?"
+    r"(?:\s*(?:\{[^{}]*\}|-?[\d.]+\s*(?:em|ex|pt|mu|cm|mm|in|px|bp|pc|sp|dd|cc))){0,2}")
+# Blank letters that unicode files under "letter" (Hangul and halfwidth fillers, braille blank).
+_BLANK_LETTERS = "\u115f\u1160\u3164\uffa0\u2800"
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Whole lines of a code block that run nothing: comments, directives and lone tags.
+_NOT_CODE_LINE = re.compile(r"\s*(?:#|//|--|/\*|\*|<!--|<[^<>\n]*>\s*$)")
+
 
 @dataclass(frozen=True)
 class FormatCheck:
@@ -44,8 +59,9 @@ class FormatCheck:
 def split_thinking(completion: str) -> tuple[str, str] | None:
     """Split a completion into (thinking, answer) at its one think block at the start, or None.
 
-    Leading whitespace before ``<think>`` is tolerated; anything else before it is not. The
-    first ``</think>`` closes the block; a ``<think>`` inside the thinking is a second block.
+    Leading whitespace or a byte-order mark before ``<think>`` is tolerated; anything else
+    before it is not. The first ``</think>`` closes the block; a ``<think>`` inside the thinking,
+    or a second block in the answer (outside code), makes two blocks.
 
     >>> split_thinking("<think>hmm</think> print('</think>')")
     ('hmm', " print('</think>')")
@@ -53,14 +69,24 @@ def split_thinking(completion: str) -> tuple[str, str] | None:
     True
     >>> split_thinking("<think>a<think>b</think> 1") is None
     True
+    >>> split_thinking("\\ufeff<think>a</think><think>b</think> 1") is None
+    True
     """
-    text = completion.lstrip()
+    text = completion.lstrip().lstrip("\ufeff").lstrip()
     if not text.startswith(THINK_OPEN):
         return None
     thinking, closed, answer = text[len(THINK_OPEN):].partition(THINK_CLOSE)
-    if not closed or THINK_OPEN in thinking:
+    if not closed or THINK_OPEN in thinking or _second_block(answer):
         return None
     return thinking, answer
+
+
+def _second_block(answer: str) -> bool:
+    """True if the answer, outside code, starts with ``<think>`` or opens one that it closes."""
+    prose = re.sub(r"`[^`]*`", " ", "".join(answer.split("```")[::2]))
+    opened = prose.find(THINK_OPEN)
+    return prose.lstrip().startswith(THINK_OPEN) or (
+        opened >= 0 and THINK_CLOSE in prose[opened:])
 
 
 def boxed_spans(text: str) -> list[tuple[int, int, str]]:
@@ -130,13 +156,38 @@ def normalize_task(task: object) -> str | None:
     return name if name in TASKS else None
 
 
-def is_blank_answer(content: str) -> bool:
-    r"""True if a box holds nothing but spacing, braces and empty formatting (``\text{ }``).
+def visible(text: str) -> str:
+    r"""``text`` without invisible characters and space-only commands (with their arguments).
 
-    >>> is_blank_answer(r" \text{ } {} \quad "), is_blank_answer("0")
+    >>> visible("a\u200b\ufeffb \\hspace{2cm}")
+    'ab '
+    """
+    text = _SPACING_COMMAND.sub("", text)
+    if text.isascii():  # the common case, without a loop over every character
+        return _ASCII_CONTROL.sub("", text)
+    return "".join(c for c in text if c not in _BLANK_LETTERS and not (
+        unicodedata.category(c) in ("Cf", "Cc", "Mn", "Zl", "Zp", "Zs") and c not in " \n\t"))
+
+
+def is_blank_answer(content: str) -> bool:
+    r"""True if a box holds nothing visible: spacing, braces, empty formatting (``\text{ }``).
+
+    >>> is_blank_answer(r" \text{ } {} \quad "), is_blank_answer("\\vphantom{7}\u200b")
+    (True, True)
+    >>> is_blank_answer("0")
+    False
+    """
+    return not _NOT_AN_ANSWER.sub("", visible(content))
+
+
+def is_blank_code(code: str) -> bool:
+    """True if a code block holds only comments, directives, lone tags and spacing.
+
+    >>> is_blank_code("# TODO\\n</think>\\n"), is_blank_code("x = 1  # set\\n")
     (True, False)
     """
-    return not _NOT_AN_ANSWER.sub("", content)
+    return not any((line := visible(raw)).strip() and not _NOT_CODE_LINE.match(line)
+                   for raw in code.splitlines())
 
 
 def check_format(completion: str, task: str = "math") -> FormatCheck:
@@ -160,7 +211,7 @@ def check_format(completion: str, task: str = "math") -> FormatCheck:
         blocks = fenced_blocks(answer)
         if not blocks:
             return FormatCheck(False, "no fenced code block with a language tag after </think>")
-        if not blocks[0][1].strip():
+        if is_blank_code(blocks[0][1]):
             return FormatCheck(False, "empty code block after </think>")
     else:
         boxed = last_boxed(answer)

@@ -1,41 +1,115 @@
-"""Language consistency: reward a completion that thinks and answers in the problem's language.
+"""Language consistency: one judge of whether a completion thinks and answers in the problem's
+language, shared by the reward, the per-language training metrics and the eval.
 
-Magistral gives +0.1 when the problem, the thinking and the answer share one language, judged
-after LaTeX and code are removed (formulas and code say nothing about the natural language and
-confuse classifiers). We use ``lingua-language-detector`` (its models ship inside the wheel,
-nothing is downloaded at run time) restricted to the languages a run expects: restriction makes
-it faster and more accurate. We measured ``langid`` too (bench/reward_speed.py): it is faster but
-wrong on short sentences ("Two plus two makes four." -> French), which is exactly what a short
-answer part looks like.
+Magistral gives +0.1 when the problem, the thinking and the answer share one language. Our
+judge (``judge``), built on ``lingua-language-detector`` (its models ship inside the wheel):
+
+- Candidates: ``COMMON_LANGUAGES`` (30 of the most spoken languages), the problem's language(s),
+  and the run's own (``candidates``: the data's languages and those of its prompt and worked
+  examples, see ``run_languages``). A list without the languages a policy sees lets one pass as
+  another ("Die Antwort ist 11." read as English when German is not a candidate). An untagged
+  problem is read among every language lingua knows (``LANGUAGES``, 75). Each extra Latin-script
+  candidate makes a piece dearer to read (lingua scores it against every candidate of its
+  script), so the 75 are not the default: python -m bench.language_id measures both.
+- Prose is judged wherever it is: outside math and code, inside ``\\text{}``, code spans,
+  comments, string literals and docstrings, untagged fences and after an unclosed fence; words
+  inside math. Formulas and code identifiers are left out (they name no language). Invisible
+  characters are removed and the text NFKC-normalised first.
+- A part passes when at least ``CONSISTENCY_THRESHOLD`` of its judged letters sit in pieces
+  that read as the problem's language, so a short phrase in the right language cannot carry
+  foreign prose. A piece reads as a language when lingua's confidence in it is at least
+  ``AMBIGUITY_RATIO`` of its top choice: short pieces are ambiguous between close languages.
+- A part with fewer than ``MIN_LETTERS`` judged letters has no words; the verdict is then
+  ``NO_WORDS`` (never the bonus, and out of the consistency rate's denominator) unless the other
+  part is already in a foreign language.
+
+We measured ``langid`` too (bench/reward_speed.py): faster but wrong on short sentences ("Two
+plus two makes four." -> French), and accuracy and cost of this judge are measured by
+``python -m bench.language_id`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import bisect
+import enum
 import functools
 import re
+import unicodedata
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 MAGISTRAL_LANGUAGES = ("en", "fr", "es", "it", "de", "zh", "ru")
+# Every language lingua 2.1.1 knows (ISO 639-1); tests check it against lingua itself.
+LANGUAGES = (
+    "af", "ar", "az", "be", "bg", "bn", "bs", "ca", "cs", "cy", "da", "de", "el", "en", "eo",
+    "es", "et", "eu", "fa", "fi", "fr", "ga", "gu", "he", "hi", "hr", "hu", "hy", "id", "is",
+    "it", "ja", "ka", "kk", "ko", "la", "lg", "lt", "lv", "mi", "mk", "mn", "mr", "ms", "nb",
+    "nl", "nn", "pa", "pl", "pt", "ro", "ru", "sk", "sl", "sn", "so", "sq", "sr", "st", "sv",
+    "sw", "ta", "te", "th", "tl", "tn", "tr", "ts", "uk", "ur", "vi", "xh", "yo", "zh", "zu")
+# 30 widely spoken languages lingua knows (our pick from published counts of first- and
+# second-language speakers): always candidates, so the languages a policy is most likely to
+# drift into cannot pass as the problem's. MGSM's 11 languages are among them.
+COMMON_LANGUAGES = (
+    "ar", "bn", "de", "en", "es", "fa", "fr", "gu", "hi", "id", "it", "ja", "ko", "mr", "ms",
+    "pa", "pl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yo", "zh")
 LANGUAGE_REWARD = 0.1
-MIN_LETTERS = 3  # below this there is no language to speak of ("x = 4", "\boxed{12}")
-AMBIGUITY_RATIO = 0.5  # a part may read as several close languages; see ``agrees``
+CONSISTENCY_THRESHOLD = 0.8  # share of a part's judged letters that must be in the language
+AMBIGUITY_RATIO = 0.5  # a piece reads as every language within this ratio of lingua's top one
+MIN_LETTERS = 3  # below this a part has no words ("x = 4", "\boxed{12}")
+PIECE_LETTERS = 10  # shorter pieces join the next one: a word or two names no language
+CJK_WEIGHT = 3  # a Han or kana character carries about a word, like ~3 Latin letters
+# Language ID costs ~20 us a character with every language a candidate: pieces are cut to this
+# length, and prose past the budget (far beyond any completion length a run allows; 1 MB of it
+# would take ~20 s) counts as not in the language, so it can never earn the bonus.
+MAX_PIECE_CHARS = 1000
+JUDGED_CHARS = 100_000
 
-# Text commands hold prose, not math: their content is judged wherever they appear.
-_TEXT_COMMAND = re.compile(r"\\(?:text(?:bf|it|rm|sf|tt|normal)?|mbox|textup)\s*\{([^{}]*)\}")
-# Openers and closers of code and math spans. Spans are paired by a walk over these tokens
-# (``_spans``), not by lazy regexes, which rescan to the end for every unclosed opener and
-# take minutes on a hostile megabyte of "\\begin{a}".
+
+class Verdict(enum.Enum):
+    """The judge's answer for one sample."""
+
+    CONSISTENT = "consistent"
+    INCONSISTENT = "inconsistent"
+    NO_WORDS = "no_words"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """A verdict, the language wanted, and each part's share of letters in it (None: no words;
+    a bound on the same side of ``CONSISTENCY_THRESHOLD`` when the judge stopped reading early)."""
+
+    verdict: Verdict
+    language: str | None
+    thinking_share: float | None
+    answer_share: float | None
+
+    @property
+    def ok(self) -> bool | None:
+        """True when consistent, False when not, None without words (the eval's view)."""
+        return None if self.verdict is Verdict.NO_WORDS else self.verdict is Verdict.CONSISTENT
+
+
+# Characters that render as nothing: format controls (category Cf, e.g. zero-width space and
+# joiners, BOM, bidi marks) are found by category; these invisible letters and marks are not.
+_INVISIBLE_OTHERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180f\u2800"
+                              "\u3164\uffa0" + "".join(map(chr, range(0xFE00, 0xFE10))))
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+# A word mixing Latin with Greek or Cyrillic letters is a homoglyph trick, never a language.
+_MIXED_SCRIPT = re.compile(r"\w*(?:[A-Za-z]\w*[\u0370-\u052f]|[\u0370-\u052f]\w*[A-Za-z])\w*")
+_TEXT_COMMAND = re.compile(r"\\(?:text(?:bf|it|rm|sf|tt|normal|up)?|mbox|operatorname)\s*"
+                           r"\{([^{}]*)\}")
 _DELIMITER = re.compile(r"```|`|\$\$|\$|\\\[|\\\]|\\\(|\\\)|\\(?:begin|end)\{\w+\*?\}")
 _CLOSER = {"```": "```", "`": "`", "$$": "$$", "$": "$", "\\[": "\\]", "\\(": "\\)"}
 _PROSE_FENCES = {"", "text", "txt", "plaintext", "plain", "markdown", "md"}
-# Inside math or code only these are prose: runs of non-ASCII letters (no script of the
-# languages we judge writes variables or keywords with them) and, in math, ASCII words of
-# three or more letters once command names are gone (variables are one or two letters).
-_MATH_WORD = re.compile(r"[^\W\d_]{3,}|[^\W\da-zA-Z_]+")
-_FOREIGN_LETTERS = re.compile(r"[^\W\da-zA-Z_]+")
-_COMMENT = re.compile(r"(?:#|//)\s?(.*)")
-_STRIP_PATTERNS = [
+# A word: letters and marks, split at spaces, digits, ASCII punctuation (so snake_case splits).
+_WORD = re.compile(r"[^\s\d!-/:-@\[-`{-~]+")
+_MATH_WORD = re.compile(r"[^\W\d_]{3,}|(?:" + _CJK.pattern + ")+")
+_COMMENT = re.compile(r"(?:#|//|--)(.*)|/\*(.*?)(?:\*/|\Z)|<!--(.*?)(?:-->|\Z)", re.S)
+_STRING = re.compile(r"\"\"\"(.*?)(?:\"\"\"|\Z)|'''(.*?)(?:'''|\Z)|\"([^\"\n]*)\"|'([^'\n]*)'",
+                     re.S)
+_CODE_PUNCTUATION = re.compile(r"[=(){}\[\]<>;+*/%&|^~@\\]|:\s*$")
+_SENTENCE_END = re.compile(r"(?<=[.!?;。！？；।॥؟])\s+|\n+")
+_NOT_PROSE = [
     re.compile(r"\\[A-Za-z]+\*?"),  # LaTeX command names outside math (\boxed, \frac)
     re.compile(r"</?think>"),
     re.compile(r"[{}_^\\]"),
@@ -43,15 +117,72 @@ _STRIP_PATTERNS = [
 ]
 
 
-def _words_in_math(body: str) -> str:
-    return " ".join(_MATH_WORD.findall(re.sub(r"\\[A-Za-z]+\*?", " ", body)))
+def visible(text: str) -> str:
+    """``text`` NFKC-normalised (full-width letters become plain ones), invisible chars removed.
+
+    >>> visible("Nous\\u200b comp\\u2060tons\\ufeff ｌｅｓ")
+    'Nous comptons les'
+    """
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if ch.isascii() or (
+        ch not in _INVISIBLE_OTHERS and unicodedata.category(ch) != "Cf"))
 
 
-def _words_in_code(tag: str, body: str) -> str:
-    if tag in _PROSE_FENCES:  # an untagged or text fence is prose dressed as code
-        return body
-    comments = [c for line in body.splitlines() for c in _COMMENT.findall(line)]
-    return " ".join(comments + _FOREIGN_LETTERS.findall(_COMMENT.sub(" ", body)))
+def _unwrap_text_commands(body: str) -> tuple[list[str], str]:
+    """The contents of ``\\text{}``-like commands (innermost first) and what is left."""
+    texts: list[str] = []
+    for _ in range(8):  # nesting deeper than this is not prose anyone writes
+        found = _TEXT_COMMAND.findall(body)
+        if not found:
+            break
+        texts += found
+        body = _TEXT_COMMAND.sub(" ", body)
+    return texts, body
+
+
+def _math_pieces(body: str) -> list[str]:
+    # Variables are one or two letters and command names are removed: longer words are prose.
+    texts, rest = _unwrap_text_commands(body)
+    return texts + [" ".join(_MATH_WORD.findall(re.sub(r"\\[A-Za-z]+\*?", " ", rest)))]
+
+
+def _code_pieces(code: str) -> list[str]:
+    """What a block of code says in prose: comments, strings and docstrings, lines of plain
+    words, and non-ASCII words (no programming language spells keywords with them)."""
+    pieces = [next(filter(None, m.groups()), "") for m in _COMMENT.finditer(code)]
+    rest = _COMMENT.sub(" ", code)
+    pieces += [next(filter(None, m.groups()), "") for m in _STRING.finditer(rest)]
+    for line in _STRING.sub(" ", rest).splitlines():
+        words = _WORD.findall(line)
+        if len(words) >= 3 and not _CODE_PUNCTUATION.search(line):
+            pieces.append(line)
+        else:
+            pieces += [word for word in words if not word.isascii()]
+    return pieces
+
+
+def _sentences(text: str) -> list[str]:
+    pieces = []
+    for sentence in _SENTENCE_END.split(text):
+        for pattern in _NOT_PROSE:
+            sentence = pattern.sub(" ", sentence)
+        pieces.append(" ".join(sentence.split()))
+    return pieces
+
+
+def _hidden_pieces(opener: str, body: str, closed: bool) -> list[str]:
+    """The prose inside one code or math span."""
+    if opener == "```":
+        first, _, code = body.partition("\n")
+        tag = first.strip().lower()
+        if not re.fullmatch(r"[a-z][\w+#.-]*|", tag):  # words on the fence line: no tag
+            tag, code = "", body
+        if closed and tag not in _PROSE_FENCES:
+            return _code_pieces(code)
+        return _sentences(code)  # untagged, a text fence, or never closed: prose
+    if opener == "`":
+        return [" ".join(_WORD.findall(body))]
+    return _math_pieces(body)
 
 
 def _closer_of(opener: str) -> str | None:
@@ -60,13 +191,25 @@ def _closer_of(opener: str) -> str | None:
     return _CLOSER.get(opener)
 
 
-def _spans(text: str) -> str:
-    """Replace each code or math span by the words it hides, pairing delimiters in one pass."""
+def prose_pieces(text: str) -> list[str]:
+    r"""The pieces of natural language in ``text``, in order: sentences of prose, and what hides
+    in math (``\text{}``, words), code spans, comments, strings and fences.
+
+    Delimiters are paired by one walk over them, not by lazy regexes, which rescan to the end
+    for every unclosed opener and take minutes on a hostile megabyte of "\\begin{a}".
+
+    >>> prose_pieces("Soit $x^2 = 4$. Donc \\boxed{2}. ```py\nprint(2)\n```")
+    ['Soit', 'Donc .']
+    >>> prose_pieces("$\\text{Сначала}$ ```python\nx = 1  # считаем\n```")
+    ['Сначала', 'считаем']
+    """
+    text = visible(text)
     tokens = list(_DELIMITER.finditer(text))
     where: dict[str, list[int]] = {}
     for index, token in enumerate(tokens):
         where.setdefault(token.group(), []).append(index)
-    pieces, done, index = [], 0, 0
+    pieces: list[str] = []
+    done, index = 0, 0
     while index < len(tokens):
         opener = tokens[index]
         closer = _closer_of(opener.group())
@@ -78,120 +221,257 @@ def _spans(text: str) -> str:
         if end is None and opener.group() != "```":
             index += 1  # an unmatched opener is just a character
             continue
+        pieces += _sentences(text[done:opener.start()])
         body = text[opener.end():end.start() if end else len(text)]
-        if opener.group() == "```":
-            tag, _, code = body.partition("\n")
-            words = _words_in_code(tag.strip().lower(), code)
-        else:
-            words = _words_in_code("code", body) if opener.group() == "`" else _words_in_math(body)
-        pieces += [text[done:opener.start()], f" {words} "]
+        pieces += _hidden_pieces(opener.group(), body, end is not None)
         done = end.end() if end else len(text)
         index = candidates[after] + 1 if end else len(tokens)
-    return "".join(pieces) + text[done:]
+    pieces += _sentences(text[done:])
+    return [" ".join(p.split()) for p in pieces if any(ch.isalpha() for ch in p)]
 
 
 def strip_latex_and_code(text: str) -> str:
-    r"""Keep the natural-language words of ``text``: prose, ``\text{}`` contents, and what
-    hides inside math or code (comments, non-ASCII words, words in math), but no formulas.
+    r"""The natural-language words of ``text`` in one string (``prose_pieces`` joined).
 
-    >>> strip_latex_and_code("Soit $x^2 = 4$, donc \\boxed{2}. ```py\nprint(2)\n```")
-    'Soit, donc.'
-    >>> strip_latex_and_code("$\\text{Сначала}$ ```python\nx = 1  # считаем\n```")
-    'Сначала считаем'
+    >>> strip_latex_and_code("First $\\frac{a}{b}$ we count. ```python\nn = len(xs)\n```")
+    'First we count.'
     """
-    text = _spans(_TEXT_COMMAND.sub(r" \1 ", text))
-    for pattern in _STRIP_PATTERNS:
-        text = pattern.sub(" ", text)
-    return re.sub(r"\s+", " ", text).replace(" ,", ",").replace(" .", ".").strip()
+    return " ".join(prose_pieces(text)).replace(" .", ".").replace(" ,", ",")
 
 
-def languages_for(codes: Iterable[str | None]) -> tuple[str, ...]:
-    """The languages to judge among: the data's `lang` values plus English, sorted.
+def letters(text: str) -> int:
+    """How much language ``text`` carries: its letters, a Han or kana character counting
+    ``CJK_WEIGHT`` (one character is about a word), so that shares compare across scripts.
 
-    Judging among every language lingua knows misfires on short, number-heavy thinking, and a
-    fixed list cannot name languages outside it; the languages a run's data carries can.
-
-    >>> languages_for(["fr", "ja", "", None, "fr"])
-    ('en', 'fr', 'ja')
-    >>> languages_for(["xx"])
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown language code 'xx' (expected an ISO 639-1 code lingua knows, like fr)
+    >>> letters("Two apples"), letters("两个苹果")
+    (9, 12)
     """
-    from lingua import IsoCode639_1
-
-    found = {str(code).strip().lower() for code in codes if code and str(code).strip()}
-    for code in sorted(found):
-        if not hasattr(IsoCode639_1, code.upper()):
-            raise ValueError(f"unknown language code {code!r} (expected an ISO 639-1 code "
-                             f"lingua knows, like fr)")
-    return tuple(sorted(found | {"en"}))
+    return sum(ch.isalpha() for ch in text) + (CJK_WEIGHT - 1) * len(_CJK.findall(text))
 
 
-@functools.lru_cache(maxsize=8)
+def judged_pieces(pieces: list[str]) -> list[str]:
+    """Pieces joined until each has ``PIECE_LETTERS`` letters (a short tail joins the last):
+    what the judge reads, piece by piece.
+
+    >>> judged_pieces(["So", "we add them.", "Done."])
+    ['So we add them. Done.']
+    """
+    out: list[str] = []
+    pending, count = "", 0
+    for piece in pieces:
+        pending, count = f"{pending} {piece}".strip(), count + letters(piece)
+        if count >= PIECE_LETTERS:
+            out.append(pending)
+            pending, count = "", 0
+    if pending and out:
+        out[-1] = f"{out[-1]} {pending}"
+    elif pending:
+        out.append(pending)
+    return out
+
+
+def candidates_for(*groups: Iterable[str]) -> tuple[str, ...]:
+    """``COMMON_LANGUAGES`` and every code in ``groups``, sorted: what the judge chooses among.
+
+    >>> len(candidates_for()), len(candidates_for(["nl"], ["en", "la"]))
+    (30, 32)
+    """
+    return tuple(sorted(set(COMMON_LANGUAGES).union(*groups)))
+
+
+@functools.lru_cache(maxsize=32)  # one detector per candidate set (lingua's models are shared)
 def _detector(languages: tuple[str, ...]):
     from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
+    if languages == LANGUAGES:
+        return LanguageDetectorBuilder.from_all_languages().build()
     chosen = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
               for code in languages]
     return LanguageDetectorBuilder.from_languages(*chosen).build()
 
 
-def detect(text: str, languages: Iterable[str] = MAGISTRAL_LANGUAGES) -> str | None:
-    """Return the ISO 639-1 code of ``text``'s language, or None if it has no words to judge.
+@functools.lru_cache(maxsize=16384)  # a group's samples repeat phrases ("The answer is")
+def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
+    values = _detector(candidates).compute_language_confidence_values(piece)
+    return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+
+
+def reading_languages(piece: str, candidates: tuple[str, ...] = LANGUAGES) -> tuple[str, ...]:
+    """The languages ``piece`` reads as, best first: lingua's confidence in each is at least
+    ``AMBIGUITY_RATIO`` of its top choice among ``candidates`` (short pieces read as several).
+
+    >>> reading_languages("How many apples are left in the basket? Explain your reasoning.")
+    ('en',)
+    """
+    found = _confidences(piece, candidates)
+    top = max(found.values(), default=0.0)
+    return tuple(code for code, value in sorted(found.items(), key=lambda item: -item[1])
+                 if top > 0 and value >= AMBIGUITY_RATIO * top)
+
+
+def reads_as(piece: str, languages: str | Iterable[str],
+             candidates: Iterable[str] = ()) -> bool:
+    """True if ``piece`` reads as ``languages`` (one code or several) among them,
+    ``COMMON_LANGUAGES`` and ``candidates``: see ``reading_languages``.
+
+    >>> reads_as("It is four.", "en"), reads_as("Die Antwort ist elf.", "en")
+    (True, False)
+    """
+    wanted = {languages} if isinstance(languages, str) else set(languages)
+    return not wanted.isdisjoint(reading_languages(piece, candidates_for(wanted, candidates)))
+
+
+def _judged(text: str) -> list[str]:
+    """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long."""
+    return [piece[start:start + MAX_PIECE_CHARS]
+            for piece in judged_pieces(prose_pieces(text) if isinstance(text, str) else [])
+            for start in range(0, len(piece), MAX_PIECE_CHARS)]
+
+
+def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
+           until_certain: bool) -> float | None:
+    """``language_share``; with ``until_certain`` it stops reading once the share's side of
+    ``CONSISTENCY_THRESHOLD`` is certain and returns the bound that decided it (the letters
+    known good, or those plus every letter left)."""
+    pieces = _judged(text)
+    total = sum(letters(piece) for piece in pieces)
+    if total < MIN_LETTERS:
+        return None
+    good, left, budget = 0, total, JUDGED_CHARS
+    for piece in pieces:
+        if until_certain and (good / total >= CONSISTENCY_THRESHOLD
+                              or (good + left) / total < CONSISTENCY_THRESHOLD):
+            return good / total if good / total >= CONSISTENCY_THRESHOLD else (good + left) / total
+        left -= letters(piece)
+        budget -= len(piece)
+        if budget < 0:
+            left = 0
+            break
+        plain = _MIXED_SCRIPT.sub(" ", piece)
+        if plain.strip() and not wanted.isdisjoint(reading_languages(plain, candidates)):
+            good += letters(plain)
+    return good / total
+
+
+def language_share(text: str, language: str | Iterable[str],
+                   candidates: Iterable[str] = ()) -> float | None:
+    """The share of ``text``'s judged letters in pieces that read as ``language`` (a code, or
+    several: the languages an untagged problem reads as) among it, ``COMMON_LANGUAGES`` and
+    ``candidates``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin
+    with Greek or Cyrillic letters (homoglyphs) count, and never as any language.
+
+    >>> round(language_share("We add two and two. Deux et deux font quatre, voilà tout.", "en"), 2)
+    0.33
+    >>> language_share("$2+2=4$ \\\\boxed{4}", "en") is None
+    True
+    """
+    wanted = frozenset([language] if isinstance(language, str) else language)
+    return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False)
+
+
+def detect(text: str, languages: Iterable[str] = LANGUAGES) -> str | None:
+    """The ISO 639-1 code of ``text``'s language (its prose, among ``languages``), or None
+    without words.
 
     >>> detect("Calculons la somme des racines de $x^2 - 5x + 6$.")
     'fr'
     >>> detect("$x^2$ \\\\boxed{4}") is None
     True
     """
-    if not isinstance(text, str):
+    words = strip_latex_and_code(text) if isinstance(text, str) else ""
+    if letters(words) < MIN_LETTERS:
         return None
-    words = strip_latex_and_code(text)
-    if sum(char.isalpha() for char in words[:4000]) < MIN_LETTERS:
-        return None
-    found = _detector(tuple(sorted(languages))).detect_language_of(words[:20000])
+    found = _detector(tuple(sorted(languages))).detect_language_of(words)
     return found.iso_code_639_1.name.lower() if found is not None else None
 
 
-def agrees(text: str, language: str, languages: Iterable[str] = MAGISTRAL_LANGUAGES) -> bool:
-    """True if ``text`` has words and reads as ``language``: lingua's confidence in it is at
-    least ``AMBIGUITY_RATIO`` of its top choice.
+def language_code(code: str) -> str:
+    """``code`` lower-cased, if the judge can name it.
 
-    Short parts ("It is four.") are often ambiguous between close languages and lingua's top
-    pick is a coin toss; a clear other language stays far below the ratio.
-
-    >>> agrees("It is four.", "en"), agrees("Deux et deux font quatre.", "en")
-    (True, False)
+    >>> language_code(" FR")
+    'fr'
+    >>> language_code("xx")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown language code 'xx' (expected an ISO 639-1 code lingua knows, like fr)
     """
-    words = strip_latex_and_code(text) if isinstance(text, str) else ""
-    if sum(char.isalpha() for char in words[:4000]) < MIN_LETTERS:
-        return False
-    values = _detector(tuple(sorted(languages))).compute_language_confidence_values(words[:20000])
-    found = {value.language.iso_code_639_1.name.lower(): value.value for value in values}
-    top = max(found.values(), default=0.0)
-    return top > 0 and found.get(language, 0.0) >= AMBIGUITY_RATIO * top
+    found = str(code).strip().lower()
+    if found not in LANGUAGES:
+        raise ValueError(f"unknown language code {found!r} (expected an ISO 639-1 code "
+                         f"lingua knows, like fr)")
+    return found
 
 
-def is_consistent(problem: str, thinking: str, answer: str,
-                  languages: Iterable[str] = MAGISTRAL_LANGUAGES,
-                  problem_language: str | None = None) -> bool:
-    """True if the thinking and the answer both have words, in the problem's language.
+def languages_for(codes: Iterable[str | None]) -> tuple[str, ...]:
+    """The data's `lang` codes plus English, sorted; a code the judge cannot name is an error.
 
-    The language is ``problem_language`` (a dataset's ``lang`` column), else the problem's
-    detected one, else (a problem without words) the thinking's. The thinking, long in practice,
-    must be detected as that language; the answer, often a few words, must pass ``agrees``.
-    Words are judged after ``strip_latex_and_code``, so prose hidden in ``\\text{}``, math or
-    code still counts.
-
-    >>> is_consistent("What is 2+2?", "Two plus two is four.", "The answer is $4$.")
-    True
-    >>> is_consistent("What is 2+2?", "Deux plus deux font quatre.", "La réponse est $4$.")
-    False
-    >>> is_consistent("What is 2+2?", "Two plus two is four.", "$4$")  # no words in the answer
-    False
+    >>> languages_for(["fr", "ja", "", None, "fr"])
+    ('en', 'fr', 'ja')
     """
-    languages = tuple(languages)
-    wanted = (problem_language or detect(problem, languages) or detect(thinking, languages))
-    return (wanted is not None and detect(thinking, languages) == wanted
-            and agrees(answer, wanted, languages))
+    found = {language_code(code) for code in codes if code and str(code).strip()}
+    return tuple(sorted(found | {"en"}))
+
+
+def run_languages(codes: Iterable[str | None], texts: Iterable[str] = ()) -> tuple[str, ...]:
+    """The languages a run shows its policy, for ``judge``'s ``candidates``: the data's ``lang``
+    codes and the language of each of ``texts`` (system prompt, worked examples' turns; see
+    ``detect``, among all 75); sorted. A code the judge cannot name is an error.
+
+    >>> run_languages(["fr", None, ""], ["<think>23 plus 19 ergibt 42.</think> Die Antwort ist 4."])
+    ('de', 'fr')
+    """
+    found = {language_code(code) for code in codes if code and str(code).strip()}
+    return tuple(sorted(found | {code for code in map(detect, texts) if code}))
+
+
+def problem_languages(problem: str, thinking: str,
+                      problem_language: str | None = None) -> tuple[str, ...]:
+    """What the completion must speak: ``problem_language`` (a dataset's ``lang``), else every
+    language the problem's prose reads as among all 75 (a short untagged problem may read as
+    several: "Let us find the sum of all the roots of this polynomial." is Latin first, English
+    close behind), else the thinking's; () without words anywhere.
+
+    >>> problem_languages("Combien font 2 et 2 ?", "", "FR"), problem_languages("$1+1$", "")
+    (('fr',), ())
+    """
+    if problem_language and problem_language.strip():
+        return (language_code(problem_language),)
+    for text in (problem, thinking):
+        words = strip_latex_and_code(text) if isinstance(text, str) else ""
+        if letters(words) >= MIN_LETTERS:
+            return reading_languages(words)
+    return ()
+
+
+def judge(problem: str, thinking: str, answer: str, problem_language: str | None = None,
+          candidates: Iterable[str] = ()) -> Judgement:
+    """Do the thinking and the answer speak the problem's language? The one judge of the
+    reward, the per-language training metrics and the eval.
+
+    The language: see ``problem_languages``. A part with words passes when ``language_share``
+    (among ``COMMON_LANGUAGES``, the problem's and ``candidates``, the run's languages) >=
+    ``CONSISTENCY_THRESHOLD``; a failing part makes the sample INCONSISTENT, else a part without
+    words makes it NO_WORDS. A part is read only until its side of the threshold is certain, so
+    its share in the ``Judgement`` is then the bound that decided it.
+
+    >>> judge("What is 2+2?", "Two plus two is four.", "The answer is $4$.").verdict.value
+    'consistent'
+    >>> judge("What is 2+2?", "Two plus two is four.", "Die Antwort ist $4$.").verdict.value
+    'inconsistent'
+    >>> judge("What is 2+2?", "2+2=4", "$4$").verdict.value
+    'no_words'
+    """
+    wanted = problem_languages(problem, thinking, problem_language)
+    if not wanted:
+        return Judgement(Verdict.NO_WORDS, None, None, None)
+    among = candidates_for(wanted, candidates)
+    thinking_share, answer_share = (_share(part, frozenset(wanted), among, until_certain=True)
+                                    for part in (thinking, answer))
+    shares = (thinking_share, answer_share)
+    if any(share is not None and share < CONSISTENCY_THRESHOLD for share in shares):
+        verdict = Verdict.INCONSISTENT
+    elif None in shares:
+        verdict = Verdict.NO_WORDS
+    else:
+        verdict = Verdict.CONSISTENT
+    return Judgement(verdict, wanted[0], thinking_share, answer_share)

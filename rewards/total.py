@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from rewards import code_exec, math_answer
 from rewards.format import FORMAT_REWARD, FormatCheck, check_format, normalize_task
-from rewards.language import LANGUAGE_REWARD, MAGISTRAL_LANGUAGES, is_consistent
+from rewards.language import LANGUAGE_REWARD, Verdict, judge
 from rewards.length import soft_length_penalty
 
 CORRECT_REWARD = 0.9
@@ -39,7 +39,6 @@ class RewardSettings:
 
     l_max: int | None = None
     l_cache: int = 0
-    languages: tuple[str, ...] = MAGISTRAL_LANGUAGES
     partial_credit: bool = False
     max_tests: int = code_exec.MAX_TESTS
     test_timeout_s: float = code_exec.TEST_TIMEOUT_S
@@ -48,6 +47,9 @@ class RewardSettings:
     # C++ assertion tests are judged by exit status only (forgeable): unscored unless opted in.
     allow_forgeable_tests: bool = False
     math_timeout_s: float = math_answer.DEFAULT_TIMEOUT_S
+    # The run's languages (data, prompt, worked examples): language ID candidates besides
+    # rewards.language.COMMON_LANGUAGES and the problem's (rewards.language.run_languages).
+    languages: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,8 @@ def correctness_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
     # Whole completions: math_answer splits them exactly as the gate did.
     verdicts = math_answer.check_many([samples[i].completion for i in math_rows],
                                       [samples[i].answer or "" for i in math_rows],
-                                      timeout_s=config.math_timeout_s)
+                                      timeout_s=config.math_timeout_s,
+                                      problems=[samples[i].prompt for i in math_rows])
     for row, verdict in zip(math_rows, verdicts, strict=True):
         scores[row] = None if verdict is None else CORRECT_REWARD * verdict
     pass_rates = code_exec.grade_answers(
@@ -117,10 +120,12 @@ def length_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
 
 def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
                     config: RewardSettings = RewardSettings()) -> list[float]:
-    """0.1 per sample whose problem, thinking and answer share one language."""
-    return [LANGUAGE_REWARD if c.passed and is_consistent(
-                s.prompt, c.thinking, c.answer, config.languages, s.lang or None) else 0.0
-            for s, c in zip(samples, checks, strict=True)]
+    """0.1 per sample that passes the gate and that ``rewards.language.judge`` finds consistent
+    (problem, thinking and answer in one language; never for a part without words)."""
+    return [LANGUAGE_REWARD if c.passed and judge(
+                s.prompt, c.thinking, c.answer, s.lang or None, config.languages
+            ).verdict is Verdict.CONSISTENT
+            else 0.0 for s, c in zip(samples, checks, strict=True)]
 
 
 def score_many(samples: Sequence[Sample], config: RewardSettings = RewardSettings()

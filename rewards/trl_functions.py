@@ -100,27 +100,39 @@ def length_penalty(prompts: Sequence[Any] | None = None, completions: Sequence[A
     return total.length_scores(samples, total.format_checks(samples), config)
 
 
+def _refuse_language_list(columns: dict[str, Any]) -> None:
+    # The old `languages` parameter narrowed the judge's candidates, which let an unlisted
+    # language pass as a listed one; a recipe still setting it must not be silently ignored.
+    if "languages" in columns:
+        raise TypeError("languages: the language judge's candidates cannot be narrowed: 30 "
+                        "common languages and every language of the run's data, prompt and "
+                        "examples (bound by training as `candidates`; an untagged problem is "
+                        "read among every language lingua knows); remove params.languages")
+
+
 def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                     completion_ids: Sequence[Sequence[int]] | None = None,
-                    languages: Sequence[str] | None = None, **columns: Any) -> list[float]:
-    """0.1 when the thinking and the answer both have words in the problem's language (and the
-    gate passes); see ``rewards.language.is_consistent``.
+                    candidates: Sequence[str] = (), **columns: Any) -> list[float]:
+    """0.1 when the gate passes and ``rewards.language.judge`` finds the thinking and the answer
+    in the problem's language (both with words); ``candidates``: the run's languages, which
+    training binds (``rewards.language.run_languages``).
 
     >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."] * 2,
     ...                 completions=["<think>Deux et deux font quatre.</think> Donc \\\\boxed{4}.",
     ...                              "<think>Deux et deux font quatre.</think> \\\\boxed{4}"])
     [0.1, 0.0]
     """
+    _refuse_language_list(columns)
     samples = _samples(prompts, completions, completion_ids, columns)
-    config = RewardSettings(languages=tuple(languages or total.MAGISTRAL_LANGUAGES))
-    return total.language_scores(samples, total.format_checks(samples), config)
+    return total.language_scores(samples, total.format_checks(samples),
+                                 RewardSettings(languages=tuple(candidates)))
 
 
 def total_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any] = (),
                      completion_ids: Sequence[Sequence[int]] | None = None,
                      l_max: int | None = None,
                      l_cache: int = 0, partial_credit: bool = False,
-                     languages: Sequence[str] | None = None, allow_forgeable_tests: bool = False,
+                     allow_forgeable_tests: bool = False, candidates: Sequence[str] = (),
                      **columns: Any) -> list[float]:
     """The combined Magistral total per completion (at most 1.1).
 
@@ -129,8 +141,9 @@ def total_reward(prompts: Sequence[Any] | None = None, completions: Sequence[Any
     >>> total_reward(prompts=["What is 2+2?"], answer=["4"], completions=[[reply]])
     [1.1]
     """
+    _refuse_language_list(columns)
     samples = _samples(prompts, completions, completion_ids, columns)
     config = RewardSettings(l_max=l_max, l_cache=l_cache, partial_credit=partial_credit,
-                             languages=tuple(languages or total.MAGISTRAL_LANGUAGES),
-                             allow_forgeable_tests=allow_forgeable_tests)
+                             allow_forgeable_tests=allow_forgeable_tests,
+                             languages=tuple(candidates))
     return [result.total for result in total.score_many(samples, config)]

@@ -15,15 +15,21 @@ from functools import cache
 from pathlib import Path
 
 import rewards
+from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import TestResult, run_tests
 
 CHECKOUT = Path(rewards.__file__).resolve().parents[1]
-MBPP_FILE = CHECKOUT.parent / "shared" / "data" / "mbpp_sanitized.jsonl"
+MBPP_FILE = data_dir() / "mbpp_sanitized.jsonl"  # $REASONING_RL_DATA, else ../shared/data
 # Where a policy could look for the reference data or the project: every spelling of it.
 SECRET_PATHS = sorted({str(MBPP_FILE), str(MBPP_FILE.resolve()), "/work/shared/data",
                        "/work/shared/data/mbpp_sanitized.jsonl", "/work/main", str(CHECKOUT),
                        str(CHECKOUT / "rewards"), "/root", str(Path.home()),
                        str(Path.home() / ".cache"), "/home"})
+# Where the host-side secret files of an attack are put: the checkout (a task cache there), or,
+# for a normal user who cannot write it, the host's temp folder (as hidden from runs).
+SECRET_DIR = CHECKOUT if os.access(CHECKOUT, os.W_OK) else Path(tempfile.gettempdir())
+# Where a unix socket on disk is put: /run (like /run/docker.sock), else the host's temp folder.
+SOCKET_DIR = "/run" if os.access("/run", os.W_OK) else tempfile.gettempdir()
 TIMEOUT_S = 2  # small, but far above what each attack needs
 PERIMETER = 17  # MBPP: square_perimeter(a) == 4 * a; attacks return wrong values for it
 

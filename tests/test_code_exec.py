@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import (
     extract_code,
     grade_answers,
@@ -14,7 +15,7 @@ from rewards.code_exec import (
     sample_tests,
 )
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+DATA = data_dir()  # $REASONING_RL_DATA, else ../shared/data
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is missing")
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 SUM_TESTS = ['{"input": "2 3", "output": "5"}', '{"input": "10 -4\\n", "output": "6\\n"}']
@@ -106,6 +107,23 @@ def test_mbpp_all_references_pass():
                           timeout_s=10, budget_s=60)  # task 123 needs >4 s on a busy machine
     failing = [r["task_id"] for r, rate in zip(rows, rates, strict=True) if rate != 1.0]
     assert not failing
+
+
+def test_mbpp_test_imports_are_applied(tmp_path):
+    """Upstream MBPP rows list ``test_imports``; tests that call ``math.isclose`` must pass an
+    answer that never imported math (this copy of the data lacks the column, so the row here is
+    written out)."""
+    from reasoning_rl.eval.benchmarks import load_mbpp
+
+    row = {"task_id": 1, "text": "Area of a circle.", "code": "", "test_setup_code": "",
+           "test_imports": ["import math"],
+           "test_list": ["assert math.isclose(area(1.0), 3.141592653589793)"]}
+    (tmp_path / "mbpp_sanitized.jsonl").write_text(json.dumps(row) + "\n")
+    tests = load_mbpp(tmp_path)[0]["tests"]
+    answer = "def area(r):\n    return 3.141592653589793 * r * r\n"
+    assert run_tests(answer, tests).passed
+    assert run_tests(answer, row["test_list"]).failure == "crash"  # without: NameError math
+    assert not run_tests(answer.replace("3.14", "3.15"), tests).passed
 
 
 def _humaneval_rows():

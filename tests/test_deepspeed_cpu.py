@@ -165,8 +165,9 @@ def free_port() -> int:
 def run_script(cmd: list[str], env: dict[str, str], timeout: int) -> list[dict]:
     done = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, check=False)
-    results = [json.loads(line.split("RESULT ", 1)[1]) for line in done.stdout.splitlines()
-               if line.startswith("RESULT ")]
+    # Two processes print at once, so one line may hold both results: decode each "RESULT ".
+    decoder = json.JSONDecoder()
+    results = [decoder.raw_decode(part)[0] for part in done.stdout.split("RESULT ")[1:]]
     assert done.returncode == 0 and results, done.stdout[-3000:] + done.stderr[-3000:]
     return results
 

@@ -1,6 +1,29 @@
+"""The language judge (`rewards.language.judge`): every language is a candidate, prose is judged
+wherever it hides, a part passes at >= 0.8 of its letters in the problem's language, and a part
+without words is its own verdict."""
+
 import time
 
-from rewards.language import agrees, detect, is_consistent, strip_latex_and_code
+import pytest
+
+from rewards import trl_functions
+from rewards.language import (
+    COMMON_LANGUAGES,
+    CONSISTENCY_THRESHOLD,
+    JUDGED_CHARS,
+    LANGUAGES,
+    Verdict,
+    candidates_for,
+    detect,
+    judge,
+    language_share,
+    letters,
+    prose_pieces,
+    reads_as,
+    run_languages,
+    strip_latex_and_code,
+    visible,
+)
 
 SENTENCES = {
     "en": ["Let us find the sum of all the roots of this polynomial.",
@@ -17,99 +40,240 @@ SENTENCES = {
     "ru": ["Найдём сумму всех корней этого многочлена.",
            "Сначала посчитаем, сколько яблок осталось в корзине."],
 }
+ENGLISH_PROBLEM = "How many apples are left in the basket? Explain your reasoning."
+FRENCH = ("D'abord, nous comptons combien de pommes restent dans le panier, puis nous retirons "
+          "celles que Marie a mangées.")
+ENGLISH_ANSWER = "The answer is $\\boxed{3}$."
 
 
-def test_detects_each_magistral_language():
+def verdict(thinking: str, answer: str = ENGLISH_ANSWER, problem: str = ENGLISH_PROBLEM,
+            lang: str | None = None) -> Verdict:
+    return judge(problem, thinking, answer, lang).verdict
+
+
+def test_candidates_are_every_language_lingua_knows():
+    from lingua import Language
+
+    assert set(LANGUAGES) == {lang.iso_code_639_1.name.lower() for lang in Language.all()}
+    assert len(LANGUAGES) == 75
+
+
+def test_each_magistral_sentence_reads_as_its_language_among_all():
     for code, texts in SENTENCES.items():
         for text in texts:
-            assert detect(text) == code, text
+            assert reads_as(text, code), text
+            assert not reads_as(text, set(SENTENCES) - {code}), text
+
+
+def test_an_untagged_problem_may_read_as_several_languages():
+    problem = SENTENCES["en"][0]  # lingua's top pick among all languages is Latin
+    assert detect(problem) == "la" and reads_as(problem, "en")
+    assert verdict("The roots add up to five.", "So the sum is \\boxed{5}.",
+                   problem) is Verdict.CONSISTENT
+    assert verdict("Die Summe der Nullstellen ist fünf.", "So the sum is \\boxed{5}.",
+                   problem) is Verdict.INCONSISTENT
+
+
+def test_consistency_over_problem_thinking_answer():
+    problem = "Combien font deux plus deux ?"
+    french = "Deux plus deux font quatre."
+    assert verdict(french, "La réponse est $\\boxed{4}$.", problem) is Verdict.CONSISTENT
+    assert verdict("Two plus two makes four.", "La réponse est $\\boxed{4}$.",
+                   problem) is Verdict.INCONSISTENT
+    assert verdict(french, "The answer is $\\boxed{4}$.", problem) is Verdict.INCONSISTENT
+    adding = ("Adding one and one gives two.", "So it is \\boxed{2}.", "$1+1$")
+    assert verdict(*adding, lang="en") is Verdict.CONSISTENT
+    assert verdict(*adding, lang="fr") is Verdict.INCONSISTENT
+    assert verdict(*adding) is Verdict.CONSISTENT  # no words in the problem: the thinking's
+
+
+def test_german_example_summary_gets_no_bonus_on_any_other_language():
+    # The multilingual recipe's worked example is German; copying it must never pay.
+    german = "Die Antwort ist \\boxed{42}."
+    own = {"en": ("What is 23 plus 19?", "23 plus 19 makes 42.", "The answer is \\boxed{42}."),
+           "fr": ("Combien font 23 plus 19 ?", "23 plus 19 font 42.",
+                  "La réponse est \\boxed{42}."),
+           "es": ("¿Cuánto es 23 más 19?", "23 más 19 son 42.", "La respuesta es \\boxed{42}."),
+           "ru": ("Сколько будет 23 плюс 19?", "23 плюс 19 будет 42.", "Ответ: \\boxed{42}."),
+           "zh": ("23 加 19 等于多少？", "23 加 19 等于 42。", "答案是 \\boxed{42}。")}
+    for lang, (problem, thinking, answer) in own.items():
+        assert verdict(thinking, answer, problem, lang) is Verdict.CONSISTENT, lang
+        assert verdict(thinking, german, problem, lang) is Verdict.INCONSISTENT, lang
+        assert verdict("23 plus 19 ergibt 42.", answer, problem, lang) is Verdict.INCONSISTENT
+        completion = f"<think>{thinking}</think>\n{german}"
+        assert trl_functions.language_reward(prompts=[problem], completions=[completion],
+                                             lang=[lang]) == [0.0], lang
+        assert trl_functions.language_reward(prompts=[problem], lang=[lang], completions=[
+            f"<think>{thinking}</think>\n{answer}"]) == [0.1], lang
+
+
+HIDDEN_FRENCH = {  # the issue's hidden-prose classes, each carrying the French thinking
+    "inline backticks": f"`{FRENCH}`",
+    "docstring": f'```python\ndef f():\n    """{FRENCH}"""\n    return 3\n```',
+    "string literal": f"```python\nprint('{FRENCH}')\n```",
+    "C++ block comment": f"```cpp\nint main() {{ /* {FRENCH} */ return 3; }}\n```",
+    "line comment": f"```python\n# {FRENCH}\nx = 1\n```",
+    "plain lines in a tagged fence": f"```python\n{FRENCH}\n```",
+    "after an unclosed fence": f"Let me write code.\n```python\n{FRENCH}",
+    "untagged fence": f"```\n{FRENCH}\n```",
+    "text command": f"$\\text{{{FRENCH}}}$",
+    "nested text command": f"$\\text{{Nous \\textbf{{{FRENCH}}}}}$",
+    "ASCII prose typeset as math": "$" + FRENCH.replace("'", " ") + "$",
+    "zero-width characters between letters": "\u200b".join(FRENCH),
+    "zero-width spaces between words": FRENCH.replace(" ", "\u200b"),
+    "word joiners and BOMs": FRENCH.replace("o", "o\u2060").replace("e", "\ufeffe"),
+    "full-width letters": "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c
+                                  for c in FRENCH),
+    "a short English phrase before": f"Let me think step by step. {FRENCH}",
+    "English phrases around": f"Let me think. {FRENCH} So the answer is three.",
+}
+
+
+@pytest.mark.parametrize("name", list(HIDDEN_FRENCH))
+def test_hidden_foreign_prose_earns_no_bonus(name):
+    thinking = HIDDEN_FRENCH[name]
+    assert language_share(thinking, "en") < CONSISTENCY_THRESHOLD, name
+    assert verdict(thinking) is Verdict.INCONSISTENT, name
+    completion = f"<think>{thinking}</think> {ENGLISH_ANSWER}"
+    assert trl_functions.language_reward(prompts=[ENGLISH_PROBLEM], completions=[completion],
+                                         lang=["en"]) == [0.0], name
+
+
+def test_chinese_problem_with_english_reasoning_in_backticks():
+    problem = "篮子里还剩下多少个苹果？请解释你的推理。"
+    thinking = ("`First we count the apples in the basket, then we subtract the ones Mary ate, "
+                "which leaves three.` 所以答案")
+    assert verdict(thinking, "答案是 \\boxed{3}。", problem) is Verdict.INCONSISTENT
+    assert verdict("我们先数篮子里的苹果，再减去吃掉的，剩下三个。", "答案是 \\boxed{3}。",
+                   problem) is Verdict.CONSISTENT
+
+
+def test_foreign_answer_hidden_in_the_box_is_judged():
+    answer = "$\\boxed{\\text{Трое яблок остались в корзине}}$"
+    assert verdict("We count the apples that are left.", answer) is Verdict.INCONSISTENT
+
+
+def test_homoglyph_words_count_as_no_language():
+    cyrillic_inside = "Tһе аррlеs аrе соuntеd in the basket now."  # Cyrillic а, е, о, р, һ
+    assert language_share(cyrillic_inside, "en") < CONSISTENCY_THRESHOLD
+    assert verdict(cyrillic_inside) is Verdict.INCONSISTENT
+
+
+def test_threshold_edges():
+    english = ["We count the apples that are left in the basket.",
+               "Then we take away the ones that Mary ate this morning."]
+    french = "Nous comptons les pommes du panier."
+    at_edge = " ".join([*english, "So three apples are left over for the lunch.", french])
+    below = " ".join([*english, "So two apples are left over for the lunch.", french])
+    assert [letters(s) for s in english] == [38, 43] and letters(french) == 29
+    assert language_share(at_edge, "en") == CONSISTENCY_THRESHOLD == 0.8  # 116 / 145
+    assert verdict(at_edge) is Verdict.CONSISTENT
+    assert language_share(below, "en") == pytest.approx(114 / 143)  # 0.797
+    assert verdict(below) is Verdict.INCONSISTENT
+
+
+def test_no_words_is_its_own_verdict_and_never_the_bonus():
+    problem = "Combien font deux plus deux ?"
+    assert verdict("$2+2=4$", "La réponse est $\\boxed{4}$.", problem) is Verdict.NO_WORDS
+    assert verdict("2 + 2 = 4", "\\boxed{4}", problem) is Verdict.NO_WORDS
+    assert verdict("Deux plus deux font quatre.", "$\\boxed{4}$", problem) is Verdict.NO_WORDS
+    assert verdict("", "", problem) is Verdict.NO_WORDS
+    assert verdict("  \n ", "  ", "$1+1$") is Verdict.NO_WORDS  # nothing to judge at all
+    # A foreign part is foreign even when the other has no words.
+    assert verdict("Two plus two makes four.", "\\boxed{4}", problem) is Verdict.INCONSISTENT
+    judged = judge(problem, "2+2=4", "\\boxed{4}")
+    assert judged.ok is None and judged.thinking_share is None and judged.language == "fr"
+    for thinking, answer in [("2+2=4", "La réponse est \\boxed{4}."),
+                             ("Deux plus deux font quatre.", "\\boxed{4}")]:
+        assert trl_functions.language_reward(
+            prompts=[problem], completions=[f"<think>{thinking}</think> {answer}"]) == [0.0]
+
+
+def test_short_pieces_may_be_ambiguous_but_not_foreign():
+    # "four" is French for oven: this short English piece reads as French too (0.82 of the
+    # top confidence), the price of not failing short pieces of the right language.
+    assert reads_as("Two plus two is four.", "fr") and reads_as("Two plus two is four.", "en")
+    # Among all languages lingua's top pick for "It is four." is not English; English is close
+    # behind, so it reads as English. A clearly other language stays far below the ratio.
+    assert detect("It is four.") != "en" and reads_as("It is four.", "en")
+    assert verdict("Two plus two makes four.", "It is four.",
+                   "What is two plus two?") is Verdict.CONSISTENT
+    assert not reads_as("Deux et deux font quatre.", "en")
+    assert not reads_as("Итак, ответ четыре.", "en")
+
+
+def test_invisible_characters_are_removed_first():
+    assert visible("a\u200bb\u200cc\u200dd\u2060e\ufeff\u00adf\u3164g\ufe0f") == "abcdefg"
+    assert visible("ｆｕｌｌ") == "full"
 
 
 def test_latex_and_code_are_ignored():
-    french = "Soit $\\frac{x}{y} + z$, alors ```python\nprint('hello world')\n```"
+    french = "Soit $\\frac{x}{y} + z$, alors ```python\nprint(total)\n```"
     stripped = strip_latex_and_code(french)
-    assert "print" not in stripped and "hello" not in stripped
+    assert "print" not in stripped and "total" not in stripped
     assert detect(french + " nous obtenons la réponse suivante.") == "fr"
     assert detect("$x^2 + y^2 = z^2$ \\boxed{5}") is None
     assert detect("") is None and detect(None) is None
 
 
-def test_consistency_over_problem_thinking_answer():
-    problem = "Combien font deux plus deux ?"
-    assert is_consistent(problem, "Deux plus deux font quatre.", "La réponse est $\\boxed{4}$.")
-    assert not is_consistent(problem, "Two plus two is four.", "La réponse est $\\boxed{4}$.")
-    assert not is_consistent(problem, "Deux plus deux font quatre.", "The answer is $\\boxed{4}$.")
-    assert is_consistent("$1+1$", "Adding one and one gives two.", "So it is \\boxed{2}.",
-                         problem_language="en")
-    assert not is_consistent("$1+1$", "Adding one and one gives two.", "So it is \\boxed{2}.",
-                             problem_language="fr")
-
-
-def test_bonus_needs_words_in_both_the_thinking_and_the_answer():
-    problem = "Combien font deux plus deux ?"
-    assert not is_consistent(problem, "Deux plus deux font quatre.", "$\\boxed{4}$")
-    assert not is_consistent(problem, "$2+2=4$", "La réponse est $\\boxed{4}$.")
-    assert not is_consistent(problem, "", "")
-    assert not is_consistent("$1+1$", "", "\\boxed{2}")  # nothing to judge at all
-    assert not is_consistent("$1+1$", "  \n ", "  ")
-
-
-def test_short_answers_may_be_ambiguous_but_not_foreign():
-    # lingua's top pick for "It is four." is French; English is close behind, so it agrees.
-    assert detect("It is four.") != "en" and agrees("It is four.", "en")
-    assert is_consistent("What is two plus two?", "Two plus two makes four.", "It is four.")
-    assert not agrees("Deux et deux font quatre.", "en")
-    assert not agrees("Итак, ответ четыре.", "en")
-
-
-FRENCH_THINKING = "D'abord, nous comptons combien de pommes restent dans le panier."
-ENGLISH_PROBLEM = "How many apples are left in the basket? Explain your reasoning."
-
-
-def test_foreign_words_hidden_in_text_math_or_code_are_judged():
-    hidden = [
-        f"$\\text{{{FRENCH_THINKING}}}$",
-        f"\\[\\textbf{{{FRENCH_THINKING}}}\\]",
-        "$" + FRENCH_THINKING.replace("'", " ") + "$",  # ASCII prose typeset as math
-        f"$$ {SENTENCES['zh'][1]} $$",
-        f"```\n{FRENCH_THINKING}\n```",  # an untagged fence is prose
-        f"```text\n{FRENCH_THINKING}\n```",
-        f"```python\n# {FRENCH_THINKING}\nx = 1\n```",  # comments are prose
-        f"```python\nx = '{SENTENCES['ru'][1]}'\n```",  # non-Latin script inside code
-        f"`{SENTENCES['zh'][0]}`",
-    ]
-    for thinking in hidden:
-        assert detect(thinking) in {"fr", "zh", "ru"}, thinking
-        assert not is_consistent(ENGLISH_PROBLEM, thinking, "The answer is $\\boxed{3}$."), thinking
-
-
-def test_foreign_answer_hidden_in_the_box_is_judged():
-    answer = "$\\boxed{\\text{Трое яблок остались в корзине}}$"
-    assert not is_consistent(ENGLISH_PROBLEM, "We count the apples that are left.", answer)
-
-
 def test_code_and_formulas_alone_stay_out_of_the_judgement():
     thinking = ("First we count the apples that are left in the basket. "
-                "$\\frac{a}{b} + x_1^2 = \\sqrt{y}$ ```python\nresult = count(basket)\n```")
-    expected = "First we count the apples that are left in the basket."
-    assert strip_latex_and_code(thinking) == expected
-    assert is_consistent(ENGLISH_PROBLEM, thinking, "So the answer is $\\boxed{3}$.")
-
-
-def test_speed_is_interactive():
-    detect("warm up the model")
-    texts = [t for group in SENTENCES.values() for t in group] * 20
-    start = time.perf_counter()
-    for text in texts:
-        detect(text)
-    assert len(texts) / (time.perf_counter() - start) > 200
+                "$\\frac{a}{b} + x_1^2 = \\sqrt{y}$ ```python\nresult = count(basket)\n"
+                "for apple in basket:\n    total += 1\n```")
+    assert prose_pieces(thinking) == ["First we count the apples that are left in the basket."]
+    assert verdict(thinking, "So the answer is $\\boxed{3}$.") is Verdict.CONSISTENT
+    chinese = "我们先数篮子里的苹果。```python\nfor apple in basket:\n    total += 1\n```"
+    assert verdict(chinese, "答案是 \\boxed{3}。", lang="zh") is Verdict.CONSISTENT
 
 
 def test_hostile_megabyte_of_delimiters_is_judged_in_linear_time():
     # Lazy regexes took minutes here (every unclosed opener rescanned to the end).
     soups = ["\\begin{a}" * 100_000, "\\[" * 300_000, "$$" * 300_000 + "x", "```py\n" * 100_000,
-             "`\n" * 300_000, "\\end{a}\\begin{a}" * 50_000]
+             "`\n" * 300_000, "\\end{a}\\begin{a}" * 50_000, "/*" * 300_000, "\"" * 600_001,
+             "\u200b" * 1_000_000]
     start = time.perf_counter()
     for soup in soups:
-        assert not is_consistent("What is it?", soup, soup)
-    assert time.perf_counter() - start < 20  # about 1 s here; before the fix, > 160 s
+        assert judge("What is it?", soup, soup).verdict is not Verdict.CONSISTENT
+    assert time.perf_counter() - start < 60  # 25 s measured at load 10 on 2 cores
+
+
+def test_prose_past_the_judged_budget_counts_as_foreign():
+    sentence = "We count the apples in the basket. "  # 35 characters, 27 letters
+    assert language_share(sentence * 2000, "en") == 1.0  # 70k characters, all judged
+    share = language_share(sentence * 4000, "en")  # 140k: the last 40k are past the budget
+    assert JUDGED_CHARS / (4000 * len(sentence)) < share < CONSISTENCY_THRESHOLD  # 0.74
+    assert verdict(sentence * 4000) is Verdict.INCONSISTENT
+
+
+def test_common_languages_are_lingua_codes_and_cover_mgsm():
+    mgsm = {"bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"}
+    assert len(set(COMMON_LANGUAGES)) == 30 and set(COMMON_LANGUAGES) <= set(LANGUAGES)
+    assert mgsm <= set(COMMON_LANGUAGES)
+    assert candidates_for(["af"], ["nl"]) == tuple(sorted({*COMMON_LANGUAGES, "af", "nl"}))
+
+
+def test_a_run_language_outside_the_common_set_is_a_candidate():
+    # Afrikaans reads as Dutch unless it is a candidate: the run's languages must be.
+    problem, answer = "Hoeveel is 23 plus 19?", "Het antwoord is \\boxed{42}."
+    afrikaans = "Ons tel die appels in die mandjie en trek dan die wat Marie geëet het af."
+    dutch = "We tellen de appels in de mand en trekken dan af wat Marie heeft gegeten."
+    assert judge(problem, afrikaans, answer, "nl").verdict is Verdict.CONSISTENT
+    assert judge(problem, afrikaans, answer, "nl", ["af"]).verdict is Verdict.INCONSISTENT
+    assert judge(problem, dutch, answer, "nl", ["af"]).verdict is Verdict.CONSISTENT
+    assert run_languages(["nl"], [afrikaans]) == ("af", "nl")
+    completion = f"<think>{afrikaans}</think> {answer}"
+    assert trl_functions.language_reward(prompts=[problem], completions=[completion],
+                                         lang=["nl"], candidates=["af"]) == [0.0]
+
+
+@pytest.mark.parametrize("name", ["at edge", "below", *HIDDEN_FRENCH])
+def test_stopping_early_keeps_the_verdict_of_the_full_share(name):
+    english = ("We count the apples that are left in the basket. Then we take away the ones "
+               "that Mary ate this morning.")
+    french = "Nous comptons les pommes du panier."
+    thinking = {"at edge": f"{english} So three apples are left over for the lunch. {french}",
+                "below": f"{english} So two apples are left over for the lunch. {french}",
+                **HIDDEN_FRENCH}[name]
+    full = language_share(thinking, "en")
+    early = judge(ENGLISH_PROBLEM, thinking, ENGLISH_ANSWER, "en").thinking_share
+    assert (early >= CONSISTENCY_THRESHOLD) == (full >= CONSISTENCY_THRESHOLD), name

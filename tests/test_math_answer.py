@@ -1,14 +1,18 @@
 import json
+import os
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from bench.math_restatement import measure
 from rewards.math_answer import check_many, extract_answer, is_correct
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is missing")
+# Skipped only off CI: in CI a missing data folder must fail the tests that read it.
+needs_data = pytest.mark.skipif(not DATA.is_dir() and not os.environ.get("CI"),
+                                reason=f"real data folder {DATA} is missing")
 
 
 def _rows(name):
@@ -137,3 +141,12 @@ def test_math500_worked_solutions_as_references():
     boxed = [f"<think>done</think> The answer is $\\boxed{{{r['answer']}}}$." for r in rows]
     verdicts = check_many(boxed, [r["solution"] for r in rows])
     assert sum(v is True for v in verdicts) == len(rows)
+
+
+@needs_data
+def test_math500_restating_the_main_expression_fails_and_every_reference_passes():
+    result = measure(DATA)
+    assert result["math_references_pass"] == result["math_rows"] == 500
+    assert result["restatements"] >= 400  # problems whose main expression differs from the answer
+    assert result["restatements_pass_with_problem"] == 0, result["passing_restatements"]
+    assert result["gsm8k_references_pass"] == result["gsm8k_rows"] == 1319

@@ -28,6 +28,7 @@ import pytest
 from sandbox_attack_support import (
     CHECKOUT,
     PERIMETER,
+    SECRET_DIR,
     TIMEOUT_S,
     TWO_IO_TESTS,
     assert_untouched,
@@ -138,11 +139,11 @@ def python_from_cpp(source: str) -> str:
 def test_reading_the_expected_output_from_files(sandbox_path):
     """Class: the expected outputs sit in a dataset file on the machine (here one in the
     checkout, as a task cache would be); a program that finds and prints them must fail."""
-    dataset = CHECKOUT / f".rrl-redteam-{secrets.token_hex(6)}.jsonl"
+    dataset = SECRET_DIR / f".rrl-redteam-{secrets.token_hex(6)}.jsonl"
     tests = [io_test(str(a), str(7 * a + 3)) for a in (123457, 98765)]  # unguessable outputs
     dataset.write_text("".join(t + "\n" for t in tests))
     os.chmod(dataset, 0o644)
-    roots = [str(CHECKOUT), "/work", os.getcwd(), "..", "."]
+    roots = [str(CHECKOUT), str(SECRET_DIR), "/work", os.getcwd(), "..", "."]
     try:
         # The control: the same search finds the answers in a copy the program makes itself.
         copy = ("import os\nwith open('tasks-%d.jsonl' % os.getpid(), 'w') as f:\n"
@@ -233,7 +234,7 @@ def test_cpp_io_results_compare_exactly(sandbox_path):
 def test_reading_files_at_compile_time(sandbox_path):
     """Class: the compiler runs on the program's say-so too: ``.incbin`` (or ``#include``)
     pulls a data file into the binary at compile time, which then prints the stored answer."""
-    dataset = CHECKOUT / f".rrl-redteam-{secrets.token_hex(6)}.jsonl"
+    dataset = SECRET_DIR / f".rrl-redteam-{secrets.token_hex(6)}.jsonl"
     tests = [io_test(str(a), str(7 * a + 3)) for a in (123457, 98765)]
     dataset.write_text("".join(t + "\n" for t in tests))
     os.chmod(dataset, 0o644)

@@ -35,6 +35,7 @@ from sandbox_attack_support import (
     CHECKOUT,
     MBPP_FILE,
     PLANT_KINDS,
+    SOCKET_DIR,
     TIMEOUT_S,
     TWO_IO_TESTS,
     assert_untouched,
@@ -240,7 +241,7 @@ def test_network_is_unreachable(sandbox_path, tmp_path):
     except OSError:
         host_ip = "127.0.0.2"
     wide = socket.create_server(("0.0.0.0", 0))
-    unix_path = f"/run/rrl-redteam-{token}.sock"
+    unix_path = f"{SOCKET_DIR}/rrl-redteam-{token}.sock"
     on_disk, abstract = socket.socket(socket.AF_UNIX), socket.socket(socket.AF_UNIX)
     on_disk.bind(unix_path)
     os.chmod(unix_path, 0o777)

@@ -161,7 +161,7 @@ def test_helpers_the_test_calls_do_not_come_from_the_program(sandbox_path, task_
 # the honest writer never sends.
 SPOOF_MANIFEST = r'''
 import sys
-_judge = sys.modules["judge"]
+_judge = sys.modules["candidate"]  # the candidate side of the protocol
 _honest_manifest = _judge._manifest
 _judge._manifest = lambda namespace, plaindata: {
     **_honest_manifest(namespace, plaindata), **SPOOFED}
@@ -295,7 +295,7 @@ def test_an_honest_binary_over_the_output_limit_still_runs(sandbox_path):
 # every test, with partial credit on, and the run must come back in time.
 FORGE_REPLY = r'''
 import sys
-_judge = sys.modules["judge"]
+_judge = sys.modules["candidate"]  # the candidate side of the protocol
 _honest_manifest = _judge._manifest
 def square_perimeter(a):
     return 0

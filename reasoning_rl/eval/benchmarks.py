@@ -96,10 +96,12 @@ def load_mgsm(folder: Path) -> list[Row]:
 
 
 def load_mbpp(folder: Path) -> list[Row]:
-    """MBPP sanitized: the tests are shown in the prompt so the function name is known."""
+    """MBPP sanitized: the tests are shown in the prompt so the function name is known. Each
+    test carries the row's ``test_imports`` (``import math`` for ``math.isclose`` tests) and
+    ``test_setup_code``, so it never depends on what the answer imported."""
     rows = []
     for r in _records(folder, "mbpp_sanitized.jsonl"):
-        setup = (r.get("test_setup_code") or "").strip()
+        setup = "\n".join([*(r.get("test_imports") or []), r.get("test_setup_code") or ""]).strip()
         tests = [f"{setup}\n{t}" if setup else t for t in r["test_list"]]
         prompt = (f"{r['text']}\nYour code should pass these tests:\n" + "\n".join(r["test_list"])
                   + f"\n\n{CODE_INSTRUCTION}")

@@ -20,7 +20,8 @@ from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import load_benchmark, select_rows
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
-from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
+from reasoning_rl.prompting import PromptSection, build_prompt, prompt_texts, stop_strings
+from rewards.language import run_languages
 
 GROUP_KEYS = ("subject", "level", "lang")
 
@@ -56,7 +57,8 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
     """Metrics of a set of problems, each with the same number of graded samples.
 
     `pass@1` is strict (format gate and answer, what the reward pays), `pass@1_lenient` counts
-    a right answer wherever it is; `language_consistency` is over samples that have words.
+    a right answer wherever it is; `language_consistency` is over the samples judged
+    (`language_judged`); `language_no_words` counts those left out because a part has no words.
 
     >>> g = lambda ok, ans: Graded(True, ok, ans, 10, lenient=ok)
     >>> m = metrics([[g(True, "4"), g(False, "5")], [g(False, "1"), g(False, "1")]], "math")
@@ -78,6 +80,7 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
     result["format_rate"] = _mean([float(s.format_ok) for s in samples])
     result["language_consistency"] = _mean([float(ok) for ok in judged])
     result["language_judged"] = len(judged)
+    result["language_no_words"] = len(samples) - len(judged)
     result["mean_tokens"] = _mean([float(s.tokens) for s in samples])
     result["unscorable"] = sum(s.correct is None for s in samples)
     return result
@@ -120,7 +123,8 @@ def evaluate_rows(backend, rows: list[dict[str, Any]], options: EvalOptions
     completions = backend.generate(
         [build_prompt(r["prompt"], options.prompt, backend.tokenizer) for r in rows], sampling)
     generated = time.monotonic()
-    graded = grade(rows, completions)
+    languages = run_languages((r.get("lang") for r in rows), prompt_texts(options.prompt))
+    graded = grade(rows, completions, languages=languages)
     task = rows[0].get("task") or "math"
     result = {"task": task, "metrics": metrics(graded, task),
               "by": breakdown(rows, graded, task),

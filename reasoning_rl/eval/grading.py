@@ -7,8 +7,8 @@ bookkeeping around `rewards.total`: its format gate and its correctness componen
 the reward would pay the correctness points. Two more views say what the model can do beyond
 the format: `lenient` (the answer is right wherever it is: the last `\\boxed{}` anywhere, else
 math-verify's own extraction of the last expression, verified by the same workers) and
-`language_ok` (thinking and answer both in the problem's language, judged on every sample that
-has words, by `rewards.language.detect`).
+`language_ok` (thinking and answer both in the problem's language, judged on every sample by
+`rewards.language.judge`, the reward's judge; None when a part has no words).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 from reasoning_rl.eval.generation import Completion
 from rewards.format import THINK_CLOSE, THINK_OPEN, last_boxed
-from rewards.language import detect, languages_for
+from rewards.language import judge
 from rewards.math_answer import check_many, extract_answer
 from rewards.total import RewardSettings, Sample, correctness_scores, format_checks
 
@@ -45,12 +45,11 @@ class Graded:
 
 
 def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Completion]], *,
-          languages: Sequence[str] | None = None, check_language: bool = True
-          ) -> list[list[Graded]]:
+          check_language: bool = True, languages: Sequence[str] = ()) -> list[list[Graded]]:
     """Grade every completion of every row (rows are canonical; one list of samples per row).
 
-    `languages`: the languages language ID judges among; default the rows' `lang` values
-    plus English. `check_language=False` skips language ID (`language_ok` stays None).
+    `check_language=False` skips language ID (`language_ok` stays None); `languages`: the run's
+    languages, language ID candidates besides the judge's own (`rewards.language.run_languages`).
 
     >>> row = {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en"}
     >>> text = "<think>Two and two make four.</think> The answer is \\\\boxed{4}."
@@ -58,7 +57,6 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
     >>> g.correct, g.lenient, g.language_ok
     (True, True, True)
     """
-    languages = tuple(languages or languages_for(row.get("lang") for row in rows))
     samples, owners = [], []
     for index, (row, group) in enumerate(zip(rows, completions, strict=True)):
         for completion in group:
@@ -123,17 +121,14 @@ def thinking_and_answer(completion: str) -> tuple[str, str]:
     return thinking.replace(THINK_OPEN, ""), answer
 
 
-def language_consistent(sample: Sample, languages: Sequence[str]) -> bool | None:
-    """Thinking and answer both in the problem's language; None when the sample has no words.
+def language_consistent(sample: Sample, languages: Sequence[str] = ()) -> bool | None:
+    """`rewards.language.judge` on any completion: True consistent, False not, None when a part
+    has no words (and neither is foreign).
 
     >>> s = Sample("Combien font 2 et 2 ?", "<think>Deux et deux font quatre.</think> "
     ...            "La réponse est 4.", lang="fr")
-    >>> language_consistent(s, ("en", "fr"))
+    >>> language_consistent(s)
     True
     """
     thinking, answer = thinking_and_answer(sample.completion)
-    found = [detect(part, languages) for part in (thinking, answer)]
-    if found == [None, None]:
-        return None
-    wanted = sample.lang or detect(sample.prompt, languages)
-    return found[0] == wanted and found[1] == wanted
+    return judge(sample.prompt, thinking, answer, sample.lang, languages).ok

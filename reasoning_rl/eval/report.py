@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 MAIN_COLUMNS = ("problems", "samples", "pass@1", "pass@1_lenient", "maj@", "pass@",
-                "format_rate", "language_consistency", "language_judged", "mean_tokens")
+                "format_rate", "language_consistency", "language_judged",
+                "language_no_words", "mean_tokens")
 
 
 def write_report(out_dir: Path, results: dict[str, Any], records: list[dict[str, Any]]) -> None:

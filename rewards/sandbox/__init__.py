@@ -8,25 +8,39 @@ of the forgery classes at once: **expected answers never enter the sandbox, and 
 computed outside it from plain data.**
 
 - Input/output tests: the program gets stdin and hands back stdout; the launcher compares.
-- Assertion tests (MBPP, HumanEval ``check``): the test code runs in a separate judge process
-  under its own throwaway uid; every call into the program crosses as plain data
-  (``plaindata.py``), so the program never sees a test or an expected value (``judge.py``).
+- Assertion tests (MBPP, HumanEval ``check``): the test code runs in a separate judge process;
+  every call into the program crosses as plain data (``plaindata.py``), objects of the program
+  stay in its process behind handles (``candidate.py``, ``remote.py``), so the program never
+  sees a test or an expected value and never decides an equality the verdict rests on
+  (``judge.py``).
 - Native code: compiled once per completion inside the sandbox, then run per test. Assertion
   style C++ tests can only be judged by exit status, so they are *forgeable* and refused unless
   the caller opts in (``rewards.code_exec``).
 
-Containment of every run (``harness.py``, ``launcher.py``): fresh network and mount
-namespaces; a new root holding only read-only system folders, the interpreter's prefix, a few
-device nodes and a private tmpfs ``/tmp`` (no checkout, data, home folders, ``/proc``,
-``/run`` or host temp folders); a throwaway uid per process role; rlimits (CPU, address space,
-file size, open files, processes); one memory cgroup for all processes of the run; a
-wall-clock deadline after which every process of the run's uids is killed. The grader never
-writes into a run's folders: sources, binaries and stdin arrive in the orders or as
-descriptors. Without root, only rlimits, a process group, a temp folder and a clean
-environment apply, with a logged warning (``capabilities()``).
+Containment of every run (``harness.py``, ``launcher.py``, ``lockdown.py``), by mode
+(``capabilities().mode``, printed by ``reasoning-rl doctor``):
+
+- ``root``: fresh network, mount, IPC, UTS and pid namespaces; a new root holding only
+  read-only system folders, the interpreter's prefix, a few device nodes and a private tmpfs
+  ``/tmp`` (no checkout, data, home folders, ``/proc``, ``/run`` or host temp folders); a
+  throwaway uid per process role; rlimits; one memory cgroup for all processes of the run
+  (where cgroup v1 is writable); every process of the run's uids killed at the end.
+- ``user`` (a normal user): the same namespaces and new root inside an unprivileged user
+  namespace that maps only the user's own uid, with every capability dropped before the
+  program runs; rlimits instead of the throwaway uids and the cgroup (no forking, per-process
+  memory limit); the judge is not dumpable, so the program cannot trace it.
+- both: a seccomp filter refuses tracing, namespace, mount, module, bpf and keyring calls.
+- ``weak``: rlimits, a process group, a temp folder, a clean environment and the seccomp
+  filter only; training with code rewards refuses to start there unless the recipe sets
+  ``run.unsafe_weak_code_sandbox`` (``isolation.py``).
+
+The grader never writes into a run's folders: sources, binaries and stdin arrive in the orders
+or as descriptors, and the program's process holds no inherited descriptor but 0-2 (and, in a
+judged run, its two pipes to the judge).
 
 Python runs are forked by a warm fork server (``zygote.py`` here, ``forkserver.py`` inside):
-a few milliseconds instead of tens, with every guarantee above applied afresh per run.
+cheaper than a fresh interpreter, with every guarantee above applied afresh per run; runs the
+server cannot take fall back to a fresh interpreter, counted in ``stats()`` and logged.
 Residual risks are listed in docs/sandbox.md.
 """
 
@@ -40,11 +54,12 @@ from rewards.sandbox.launcher import (
     RunOutcome,
     capabilities,
     launch,
+    stats,
     zygote,
 )
 
 __all__ = ["Capabilities", "Limits", "RunOutcome", "capabilities", "judge",
-           "launch", "run_python", "zygote"]
+           "launch", "run_python", "stats", "zygote"]
 
 
 _DEFAULT_LIMITS = Limits()

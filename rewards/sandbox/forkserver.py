@@ -31,7 +31,6 @@ import sys
 _WARM_MODULES = ("ctypes", "json", "math", "re", "collections", "itertools", "heapq",
                  "fractions", "bisect", "functools", "operator", "string")
 _RUN_FDS = 5  # per-run socket, stdin, stdout, stderr, verdict pipe
-_VERDICT_FD = 3
 _EXIT = os._exit  # taken before any program runs: a program may replace ``os._exit``
 
 
@@ -41,7 +40,7 @@ def _load_harness():
     module = importlib.util.module_from_spec(spec)
     sys.modules["harness"] = module
     spec.loader.exec_module(module)
-    for name in ("plaindata", "judge"):  # loaded now, so no run pays for it
+    for name in module.JUDGE_MODULES:  # loaded now, so no run pays for it
         module.sibling(name)
     return module
 
@@ -51,11 +50,12 @@ def _program(harness, orders: dict, conn: socket.socket, fds: list) -> None:
     try:
         os.setsid()
         conn.close()
-        for target, fd in zip((0, 1, 2, _VERDICT_FD), fds[1:], strict=False):
-            os.dup2(fd, target)
-        os.closerange(_VERDICT_FD + 1, 1 << 16)
+        stdin, out, err, verdicts = fds[1:]
+        os.dup2(out, 1)
+        os.dup2(err, 2)
+        harness.wire_descriptors(stdin, verdicts)
         harness.isolate(orders)
-        harness.execute(orders | {"result_fd": _VERDICT_FD})
+        harness.execute(orders | {"result_fd": harness.RESULT_FD})
     except BaseException:  # noqa: BLE001 - set-up failed: say why on the run's stderr
         import traceback
 

@@ -4,7 +4,8 @@ Started by ``rewards.sandbox.launcher`` as ``python -I -S harness.py`` (no site,
 with its orders as JSON on stdin, or forked by the warm fork server (``forkserver.py``), which
 calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolate``:
 
-1. enters fresh network, mount, IPC, UTS and pid namespaces (no interface up: no network at
+1. enters fresh network, mount, IPC, UTS and pid namespaces, as root or, for a normal user,
+   inside an unprivileged user namespace (``lockdown.py``) (no interface up: no network at
    all; no System V or POSIX IPC shared with anything else; the run's processes see only each
    other, and all of them die and are reaped when the run ends);
 2. builds a new root from a fresh tmpfs holding read-only bind mounts of the system folders
@@ -16,7 +17,9 @@ calls the same ``isolate``/``execute``. Before any untrusted byte runs, ``isolat
 3. joins the run's memory cgroup (when the launcher made one), so all processes of a run share
    one memory limit.
 
-``drop`` then sets the resource limits and switches to the run's throwaway uid.
+``drop`` then sets the resource limits and switches to the run's throwaway uid (as root) or
+drops every capability of the user namespace (as a normal user), and installs the seccomp
+filter (``lockdown.install_filter``).
 
 Actions: ``python`` (run code, stdin to stdout), ``compile`` (run a compiler on the given
 sources and hand back the binary's bytes on stdout), ``exec`` (run a binary handed in as
@@ -52,10 +55,13 @@ _NEW_ROOT = "/tmp"  # exists everywhere; a fresh tmpfs is mounted on it in our n
 # Exit statuses the harness uses to say how a Python program ended (a program can fake them,
 # which only changes the reported reason of a failure: verdicts never rest on them alone).
 EXIT_OK, EXIT_CRASH, EXIT_MEMORY, EXIT_EARLY, EXIT_OUTPUT = 0, 1, 3, 4, 5
+RESULT_FD = 3  # the judge's verdicts; the only descriptor above 2 a run starts with
 _EFBIG = 27  # a write past RLIMIT_FSIZE (Python ignores SIGXFSZ, so the write fails instead)
 # Taken before a program can replace them in ``builtins`` or ``os``.
 _MEMORY_ERROR, _SYSTEM_EXIT, _EXIT, _WRITE = MemoryError, SystemExit, os._exit, os.write
+JUDGE_MODULES = ("plaindata", "wire", "remote", "judge", "candidate")  # loaded by path
 sys.modules.setdefault("harness", sys.modules[__name__])  # judge.py reaches back by this name
+_MODE = ""  # the run's isolation mode (root, user or "" for weak), set by ``isolate``
 
 
 def sibling(name: str):
@@ -68,6 +74,9 @@ def sibling(name: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+lockdown = sibling("lockdown")
 
 
 def _libc():
@@ -137,10 +146,15 @@ def isolate(orders: dict) -> None:
     if orders.get("cgroup"):
         with open(os.path.join(orders["cgroup"], "cgroup.procs"), "w") as procs:
             procs.write(str(os.getpid()))
-    if not orders["isolate"]:
+    global _MODE
+    _MODE = orders["isolate"]
+    if not _MODE:
         return
     libc = _libc()
-    if libc.unshare(_CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS) != 0:
+    namespaces = _CLONE_NEWNET | _CLONE_NEWNS | _CLONE_NEWIPC | _CLONE_NEWUTS
+    if _MODE == "user":  # a normal user: an unprivileged user namespace gives the rights
+        lockdown.enter_user_namespace(namespaces)
+    elif libc.unshare(namespaces) != 0:
         import ctypes
 
         raise OSError(ctypes.get_errno(), "unshare failed")
@@ -208,6 +222,9 @@ def drop(limits: dict, uid, workdir: str, files: dict | None = None) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    elif _MODE == "user":  # root of the user namespace: give up every capability it holds
+        lockdown.drop_capabilities()
+    lockdown.install_filter()
 
 
 def run_python(code: str) -> int:
@@ -246,6 +263,8 @@ def _compile(orders: dict) -> int:
 def execute(orders: dict) -> None:
     """Run the (already isolated) action and exit; never returns."""
     status = EXIT_CRASH
+    if orders["action"] != "judge":  # only the judge writes verdicts
+        os.closerange(RESULT_FD, 1 << 16)
     try:
         if orders["action"] == "judge":
             # The judge drops privileges in each of its two processes itself.
@@ -281,13 +300,24 @@ def _say_why() -> None:
         pass
 
 
+def wire_descriptors(stdin_fd, result_fd) -> None:
+    """Make ``stdin_fd`` fd 0 and ``result_fd`` fd ``RESULT_FD``, then close every other
+    descriptor above 2. Why: an inherited descriptor left open (the tests' memfd under its
+    original number) is readable by the program with ``os.pread``, which gives away every
+    expected value; the fork server applies the same function to its runs."""
+    os.dup2(stdin_fd if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY), 0)
+    if result_fd is not None and result_fd != RESULT_FD:
+        os.dup2(result_fd, RESULT_FD)
+    os.closerange(RESULT_FD + 1 if result_fd is not None else RESULT_FD, 1 << 16)
+
+
 def main() -> None:
     orders = json.loads(sys.stdin.read())
-    stdin_fd = orders.pop("stdin_fd", None)
-    os.dup2(stdin_fd if stdin_fd is not None else os.open(os.devnull, os.O_RDONLY), 0)
+    wire_descriptors(orders.pop("stdin_fd", None), orders.get("result_fd"))
+    orders["result_fd"] = RESULT_FD
     if orders["action"] == "judge":  # before the new root hides this folder
-        sibling("plaindata")
-        sibling("judge")
+        for name in JUDGE_MODULES:
+            sibling(name)
     isolate(orders)
     execute(orders)
 

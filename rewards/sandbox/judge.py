@@ -6,9 +6,10 @@ object whose ``==`` always says True. Here the run splits in two processes that 
 but two pipes, each under its own throwaway uid (so neither can signal, trace or read the
 other):
 
-- the **candidate** process executes the program, tells which top-level names it defined
-  (functions and classes, imported modules, plain-data constants), then answers calls: a name
-  and plain-data arguments in, a plain-data result (or the name of the exception) out;
+- the **candidate** process (``candidate.py``) executes the program, tells which top-level
+  names it defined (functions and classes, exception classes, imported modules, plain-data
+  constants), then answers requests: a name or handle and plain-data arguments in, a plain-data
+  result (or a handle, or the exception's name and base names) out;
 - the **judge** process holds the test code, which the candidate never sees. It runs each test
   with fresh, real built-ins (a program's top-level ``set = ...`` reaches a test only when it is
   the one name of the program that test uses, see ``_test_namespace``); the candidate's
@@ -16,116 +17,27 @@ other):
   ``plaindata.decode``, so every comparison is made by the judge on values it built itself.
   Modules the program imported are the judge's own real modules.
 
-Arguments that are not plain data (a function passed in) fail the test (``not_plain_data``);
-objects of the program's classes come back as opaque stand-ins (``plaindata.Opaque``). A call
-that runs past the test's time ends the run (``timeout``).
+What is not plain data stays in the process that made it: the program's objects (instances,
+generators, closures) reach the tests as ``remote.Remote`` handles that call back into the
+candidate, and the tests' own functions passed as arguments reach the program as callbacks that
+run in the judge on plain data (``candidate.py``). Mutable arguments the program changed in
+place are copied back into the judge's objects after each call. A call that runs past the
+test's time ends the run (``timeout``).
 The verdicts go to the launcher as JSON on the result descriptor, which only the judge holds.
 """
 
 import builtins
+import collections
 import json
 import os
-import select
-import struct
 import sys
 import time
 
-_HEADER = struct.Struct(">I")
-
-
-class _Stop(BaseException):  # a BaseException: a test's `except Exception` cannot swallow it
-    """Ends a test with a failure kind (timeout, not_plain_data, crash, exited_early)."""
-
-    def __init__(self, kind: str, detail: str = "") -> None:
-        super().__init__(kind, detail)
-        self.kind, self.detail = kind, detail
-
-
-def _send(fd: int, data: bytes, deadline: float | None = None) -> None:
-    """Write one framed message; on a non-blocking ``fd``, _Stop at ``deadline``."""
-    view = memoryview(_HEADER.pack(len(data)) + data)
-    while view:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
-                raise _Stop("timeout", "the program stopped reading its calls")
-        try:
-            view = view[os.write(fd, view):]
-        except BlockingIOError:
-            continue
-
-
-def _receive(fd: int, deadline: float | None, limit: int) -> bytes:
-    """One framed message, or _Stop on timeout, hang-up or an oversized frame."""
-    data = bytearray()
-    need = _HEADER.size
-    while len(data) < need:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and (
-                remaining <= 0 or not select.select([fd], [], [], remaining)[0]):
-            raise _Stop("timeout", "the call did not return in time")
-        chunk = os.read(fd, min(need - len(data), 1 << 20))
-        if not chunk:
-            raise _Stop("crash", "the program ended during a call")
-        data += chunk
-        if need == _HEADER.size and len(data) == need:
-            need += _HEADER.unpack(data)[0]
-            if need > limit:
-                raise _Stop("not_plain_data", "reply too large")
-    return bytes(data[_HEADER.size:])
-
-
-# ---- candidate side ---------------------------------------------------------------------------
-
-def _manifest(namespace: dict, plaindata) -> dict:
-    names = {}
-    for name, value in list(namespace.items()):
-        if name.startswith("__"):
-            continue
-        if type(value).__name__ == "module":
-            names[name] = ("module", str(getattr(value, "__name__", "")))
-        elif callable(value):
-            names[name] = ("call",)
-        else:
-            try:
-                plaindata.encode(value)
-                names[name] = ("data", value)
-            except Exception:  # noqa: BLE001, S112 - not plain: the tests cannot use it
-                continue
-    return names
-
-
-def _answer(namespace: dict, request, plaindata) -> bytes:
-    name, args, kwargs = request
-    try:
-        result = namespace[name](*args, **kwargs)
-    except BaseException as error:  # noqa: BLE001 - the program's exception is its answer
-        return plaindata.encode(("error", type(error).__name__, str(error)[:200]))
-    try:
-        return plaindata.encode(("ok", result))
-    except Exception as error:  # noqa: BLE001 - not plain data: the judge fails the test
-        return plaindata.encode(("not_plain", str(error)[:200]))
-
-
-def serve_candidate(code: str, requests: int, replies: int, plaindata) -> None:
-    """Execute the program, announce its names, then answer calls until the judge hangs up."""
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        exec(compile(code, "solution.py", "exec"), namespace)  # noqa: S102 - sandboxed
-        hello = plaindata.encode(("ready", _manifest(namespace, plaindata)))
-    except SystemExit as stop:
-        hello = plaindata.encode(("exited", repr(stop.code)[:100]))
-    except MemoryError:
-        hello = plaindata.encode(("memory", "MemoryError"))
-    except BaseException as error:  # noqa: BLE001 - the program's failure
-        hello = plaindata.encode(("crashed", f"{type(error).__name__}: {error}"[:300]))
-    _send(replies, hello)
-    while True:
-        try:
-            request = plaindata.decode(_receive(requests, None, plaindata.MAX_BYTES))
-        except _Stop:
-            return
-        _send(replies, _answer(namespace, request, plaindata))
+_harness = sys.modules["harness"]
+wire, remote = _harness.sibling("wire"), _harness.sibling("remote")
+_Stop = wire.Stop
+_LISTS = (list, bytearray, collections.deque)
+_MAPPINGS = (dict, set, collections.Counter, collections.OrderedDict, collections.defaultdict)
 
 
 # ---- judge side -------------------------------------------------------------------------------
@@ -138,11 +50,15 @@ class _Link:
         self.pid = pid  # the program's process (our child)
         self.deadline = 0.0
         self.broken = False  # after a timeout or a bad frame the channel cannot be trusted
+        self.remotes: dict = {}  # handle number -> the one Remote for it
+        self.callbacks: list = []  # the judge's functions the program may call back
+        self.numbers: dict = {}  # id(function) -> its callback number
+        self.exceptions: dict = {}  # the judge's classes for the program's exceptions
 
     def read(self):
         try:
-            return self.plaindata.decode(_receive(self.replies, self.deadline,
-                                                  self.plaindata.MAX_BYTES))
+            return self.plaindata.decode(wire.receive(self.replies, self.deadline,
+                                                      self.plaindata.MAX_BYTES), self._node)
         except self.plaindata.NotPlainData as error:
             self.broken = True
             raise _Stop("not_plain_data", str(error)) from None
@@ -151,6 +67,27 @@ class _Link:
             if stop.kind == "crash" and self._killed_for_time():
                 raise _Stop("timeout", "the program ran out of CPU time") from None
             raise
+
+    def _node(self, tag: str, body):
+        """A handle from the program becomes this run's one Remote for it."""
+        if (tag != "handle" or type(body) is not list or len(body) != 2
+                or type(body[0]) is not int or type(body[1]) is not str):
+            raise self.plaindata.NotPlainData(f"unexpected {tag} node")
+        if body[0] not in self.remotes:
+            self.remotes[body[0]] = remote.Remote(self, body[0], body[1][:60])
+        return self.remotes[body[0]]
+
+    def _hook(self, value):
+        """How the judge's own non-plain arguments cross: a Remote as its handle, a function
+        of the tests as a callback number."""
+        if type(value) is remote.Remote:
+            return {"t": "ref", "v": value._target} if type(value._target) is int else None
+        if callable(value):
+            number = self.numbers.setdefault(id(value), len(self.callbacks))
+            if number == len(self.callbacks):
+                self.callbacks.append(value)  # kept alive, so its id stays its own
+            return {"t": "callback", "v": number}
+        return None
 
     def _killed_for_time(self) -> bool:
         """True if the program was killed by SIGKILL (its CPU-time limit) or SIGXCPU."""
@@ -167,38 +104,81 @@ class _Link:
             time.sleep(0.005)
         return False
 
-    def call(self, name: str, args: tuple, kwargs: dict):
+    def _send(self, message: tuple) -> None:
         try:
-            request = self.plaindata.encode((name, args, kwargs), strict=True)
+            data = self.plaindata.encode(message, strict=True, hook=self._hook)
         except self.plaindata.NotPlainData as error:
             raise _Stop("not_plain_data", f"argument: {error}") from None
         if self.broken:
             raise _Stop("crash", "the channel to the program broke in an earlier test")
         try:
-            _send(self.requests, request, self.deadline)
+            wire.send(self.requests, data, self.deadline)
         except OSError:
             self.broken = True
             raise _Stop("crash", "the program is gone") from None
         except _Stop:
             self.broken = True
             raise
+
+    def call(self, op: str, target, args: tuple, kwargs: dict):
+        """Ask the program to do ``op`` on ``target``; its answer, as the judge's own data."""
+        self._send((op, target, args, kwargs))
         reply = self.read()
-        if type(reply) is tuple and len(reply) == 2 and reply[0] == "ok":
+        while type(reply) is tuple and len(reply) == 4 and reply[0] == "callback":
+            self._send(self._run_callback(reply[1], reply[2], reply[3]))
+            reply = self.read()
+        if type(reply) is tuple and len(reply) == 4 and reply[0] == "ok":
+            _copy_back(reply[2], args, kwargs)
+            alias = reply[3]
+            if type(alias) is int and 0 <= alias < len(args) and type(args[alias]) in (
+                    _LISTS + _MAPPINGS):  # only a mutable argument can be returned as itself
+                return args[alias]
             return reply[1]
-        if type(reply) is tuple and len(reply) == 3 and reply[0] == "error":
-            raise _raised(str(reply[1]), str(reply[2]))
-        raise _Stop("not_plain_data", f"{name}() returned something that is not plain data")
+        if type(reply) is tuple and len(reply) == 4 and reply[0] == "error":
+            if op == "next" and reply[1] == "StopIteration":
+                raise StopIteration
+            raise remote.raised(reply[3], str(reply[2]), self.exceptions)
+        raise _Stop("not_plain_data", f"{op} on {target!s:.40} gave something that is not "
+                                      "plain data")
+
+    def _run_callback(self, number, args, kwargs) -> tuple:
+        """Run a function of the tests the program called back, on plain data. Its failed
+        assertion is the test's verdict: it ends the test here, never goes to the program."""
+        if type(number) is not int or not 0 <= number < len(self.callbacks) or type(
+                args) is not tuple or type(kwargs) is not dict:
+            raise _Stop("not_plain_data", "a malformed callback")
+        try:
+            return ("return", self.callbacks[number](*args, **kwargs))
+        except (_Stop, AssertionError):
+            self.broken = True
+            raise
+        except Exception as error:  # noqa: BLE001 - the function's error goes to the caller
+            return ("raise", type(error).__name__, str(error)[:200])
 
 
-def _raised(type_name: str, message: str) -> Exception:
-    """The program's exception as the judge's own: a built-in class of that name, else
-    RuntimeError. Never AssertionError (it would read as the test's own verdict), nor
-    StopIteration (it would silently end a test's own ``map`` or ``all`` loop: pass on nothing)."""
-    kind = getattr(builtins, type_name, None)
-    if (isinstance(kind, type) and issubclass(kind, Exception)
-            and not issubclass(kind, (AssertionError, StopIteration, StopAsyncIteration))):
-        return kind(message)
-    return RuntimeError(f"{type_name}: {message}")
+def _copy_back(changed, args: tuple, kwargs: dict) -> None:
+    """Copy the program's changes to mutable arguments into the judge's own objects, in place.
+    Only same-typed plain data replaces plain data; anything else is ignored."""
+    if type(changed) is not list:
+        return
+    for entry in changed:
+        if type(entry) is not list or len(entry) != 2:
+            continue
+        key, value = entry
+        if type(key) is int and 0 <= key < len(args):
+            mine = args[key]
+        elif type(key) is str and key in kwargs:
+            mine = kwargs[key]
+        else:
+            continue
+        if type(mine) is not type(value) or not isinstance(mine, _LISTS + _MAPPINGS):
+            continue
+        if type(mine) in _LISTS:
+            mine.clear() if type(mine) is not bytearray else mine.__delitem__(slice(None))
+            mine.extend(value)
+        else:
+            mine.clear()
+            mine.update(value)
 
 
 def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
@@ -212,7 +192,11 @@ def _namespace(manifest: dict, link: _Link) -> tuple[dict, dict]:
             continue  # `__builtins__` from a program would replace every built-in of the tests
         target = shadowing if hasattr(builtins, name) else namespace
         if kind == "call":
-            target[name] = _stand_in(link, name)
+            target[name] = remote.Remote(link, name, name)
+        elif kind == "exception" and len(entry) == 2:
+            target[name] = remote.exception_class([name, *list(entry[1])[1:]]
+                                                  if type(entry[1]) is list else None,
+                                                  link.exceptions)
         elif kind == "data" and len(entry) == 2:
             target[name] = entry[1]
         elif (kind == "module" and len(entry) == 2 and target is namespace
@@ -235,14 +219,6 @@ _NEVER_IMPORTED = {"antigravity", "this", "webbrowser", "turtle", "turtledemo", 
                    "idlelib", "pydoc", "ensurepip", "venv", "site"}
 
 
-def _stand_in(link: _Link, name: str):
-    """A function of the judge's that calls the program's ``name`` across the pipes."""
-    def call(*args, **kwargs):
-        return link.call(name, args, kwargs)
-    call.__name__ = call.__qualname__ = name
-    return call
-
-
 def _names_used(code) -> set:
     """Every global name a test's code (and the functions it defines) refers to."""
     names = set(code.co_names)
@@ -252,7 +228,7 @@ def _names_used(code) -> set:
     return names
 
 
-def _test_namespace(code, base: dict, shadowing: dict) -> dict:
+def _test_namespace(code, source: str, base: dict, shadowing: dict) -> dict:
     """A fresh namespace for one test. A program's name that shadows a built-in (MBPP task 126
     defines `sum`) is used only when it is the one name of the program the test refers to:
     with two, the program could coordinate them (`set(f(x)) == set(expected)` with a forged
@@ -262,7 +238,28 @@ def _test_namespace(code, base: dict, shadowing: dict) -> dict:
     namespace = dict(base)
     if len(from_program) == 1 and from_program <= set(shadowing):
         namespace.update(shadowing)
-    return namespace
+    return namespace | _modules_by_attribute(source, namespace)
+
+
+def _modules_by_attribute(source: str, namespace: dict) -> dict:
+    """The judge's own module for each name a test uses as ``name.attr`` that is a standard
+    library module's name (``math.isclose``): a program's ``math`` (a class, or a function with
+    an ``isclose`` attribute) would otherwise decide the verdict. A program's function named
+    like a module (``def copy``) is still the one a test calls as ``copy(x)``."""
+    import ast
+    import importlib
+
+    modules = {}
+    for node in ast.walk(ast.parse(source)):
+        name = node.value.id if (isinstance(node, ast.Attribute)
+                                 and isinstance(node.value, ast.Name)) else None
+        if name and name not in modules and type(namespace.get(name)) is remote.Remote \
+                and _importable(name):
+            try:
+                modules[name] = importlib.import_module(name)
+            except Exception:  # noqa: BLE001, S112 - a module the judge lacks
+                continue
+    return modules
 
 
 def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
@@ -270,7 +267,7 @@ def _run_test(test: str, names: tuple[dict, dict], link: _Link, seconds: float
     link.deadline = time.monotonic() + seconds
     try:
         code = compile(test, "test.py", "exec")
-        exec(code, _test_namespace(code, *names))  # noqa: S102 - trusted test code
+        exec(code, _test_namespace(code, test, *names))  # noqa: S102 - trusted test code
     except _Stop as stop:
         return stop.kind, stop.detail
     except AssertionError as error:
@@ -316,11 +313,14 @@ def run(orders: dict, drop, plaindata) -> None:
     if pid == 0:
         try:
             # fd 0 holds the tests (a memfd the launcher wrote): never readable by the program.
-            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            devnull = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(devnull, 0)
+            os.close(devnull)
             for fd in (report, request_w, reply_r):
                 os.close(fd)
             drop(orders["limits"], orders.get("uid"), orders["workdir"])
-            serve_candidate(orders["code"], request_r, reply_w, plaindata)
+            _harness.sibling("candidate").serve_candidate(orders["code"], request_r, reply_w,
+                                                          plaindata)
         except BaseException:  # noqa: BLE001 - set-up failed: say why on stderr
             sys.modules["harness"]._say_why()
         finally:
@@ -328,6 +328,7 @@ def run(orders: dict, drop, plaindata) -> None:
     for fd in (request_r, reply_w):
         os.close(fd)
     drop(orders["judge_limits"], orders.get("judge_uid"), orders["workdir"] + "-judge")
+    _harness.lockdown.not_dumpable()  # the program may share our uid (a user namespace)
     tests = json.loads(_read_all(0))  # read only now: the tests never were in the program's memory
     os.set_blocking(request_w, False)  # sends honour the test's deadline too
     judge(orders, tests, _Link(request_w, reply_r, plaindata, pid), report)

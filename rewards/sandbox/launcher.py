@@ -39,6 +39,8 @@ JUDGE_MEMORY_MB = 256  # the judge holds decoded replies; it never runs the prog
 USE_ZYGOTE = True  # False: every run starts a fresh harness (tests flip it to cover both paths)
 _ZYGOTE: Zygote | None = None
 _ZYGOTE_LOCK = threading.Lock()
+_STATS = {"runs": 0, "fresh_fallbacks": 0}
+_STATS_LOCK = threading.Lock()
 # Exit statuses of the harness (harness.py).
 _PYTHON_STATUS = {0: "ok", 1: "crash", 3: "memory", 4: "exited_early", 5: "output_limit"}
 
@@ -56,13 +58,18 @@ class Limits:
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What isolation this machine allows; ``strong`` means namespaces plus a throwaway uid."""
+    """What isolation this machine allows. ``mode`` is ``root`` (namespaces, private root,
+    throwaway uids, memory cgroup where writable), ``user`` (a normal user's unprivileged user
+    namespace: the same namespaces and private root, no capabilities left, rlimits instead of
+    the uids and the cgroup) or ``weak`` (rlimits, process group, temp dir, clean environment
+    only); ``strong`` is True for the first two."""
 
     strong: bool
     python: str
     prefixes: tuple[str, ...] = ()
     cgroup: str | None = None
     notes: tuple[str, ...] = ()
+    mode: str = "weak"
 
 
 @dataclass(frozen=True)
@@ -92,6 +99,9 @@ def launch(orders: dict, limits: Limits, stdin: bytes | None = None,
     fork server.
     """
     warm = caps is None and USE_ZYGOTE
+    if caps is None:  # the probe's own runs are not counted
+        with _STATS_LOCK:
+            _STATS["runs"] += 1
     caps = caps or capabilities()
     started = time.perf_counter()
     scratch = None if caps.strong else tempfile.mkdtemp(prefix="rewards-sandbox-")
@@ -127,11 +137,12 @@ def _common_orders(orders: dict, limits: Limits, caps: Capabilities, scratch: st
                 "file_bytes": limits.output_bytes, "files": limits.open_files,
                 "processes": processes}
     strong = caps.strong
+    throwaway = caps.mode == "root"  # a user namespace maps only the user's own uid
     # Without a cgroup nothing bounds the run's memory as a whole, so no process may fork:
     # per-process limits times one process is then the bound.
     processes = limits.processes if group or orders["action"] == "compile" else 1
-    return {"isolate": strong, "uid": _throwaway_uid() if strong else None,
-            "judge_uid": _throwaway_uid() if strong else None, "env": CLEAN_ENV,
+    return {"isolate": caps.mode if strong else "", "uid": _throwaway_uid() if throwaway else None,
+            "judge_uid": _throwaway_uid() if throwaway else None, "env": CLEAN_ENV,
             "prefixes": list(caps.prefixes), "cgroup": group,
             "workdir": "/tmp/run" if strong else os.path.join(scratch, "run"),
             "limits": rlimits(limits.memory_mb, processes),
@@ -154,13 +165,16 @@ def _read(handle, limit: int) -> bytes:
 def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm: bool
            ) -> tuple[int | None, bool, str]:
     uids = (orders["uid"], orders["judge_uid"])
-    if warm and caps.strong:
+    if warm and caps.strong:  # root or user namespace: the fork server does the same
+        reason = ""
         for _ in range(2):  # a second try gets a restarted server
             try:
                 code, timed_out = zygote().run(orders, fds, deadline_s, uids)
                 return code, timed_out, "warm"
             except ZygoteUnavailable as error:
+                reason = str(error)
                 log.info("rewards sandbox: fork server failed (%s), retrying", error)
+        _count_fallback(reason)
     stdin_fd, out, err, result = fds
     process = subprocess.Popen(
         [caps.python, "-I", "-S", "-B", HARNESS], stdin=subprocess.PIPE, stdout=out, stderr=err,
@@ -175,6 +189,30 @@ def _start(orders: dict, caps: Capabilities, fds: tuple, deadline_s: float, warm
     kill_everything(process.pid, uids)
     process.wait()
     return process.returncode, timed_out, "fresh"
+
+
+def _count_fallback(reason: str) -> None:
+    """Count a run the fork server could not take (it then runs on the fresh path, which is as
+    strict but slower); the 1st, 2nd, 4th, 8th, ... fallback is logged with the running count,
+    so a server that stays down is reported without a warning per run."""
+    with _STATS_LOCK:
+        _STATS["fresh_fallbacks"] += 1
+        count = _STATS["fresh_fallbacks"]
+    if count & (count - 1):  # not a power of two
+        return
+    log.warning("rewards sandbox: fork server unavailable (%s); run on the fresh path "
+                "(sandbox/fresh_fallbacks=%d)", reason, count)
+
+
+def stats() -> dict[str, int]:
+    """Counters of this process's sandbox runs: ``runs`` and ``fresh_fallbacks`` (runs meant
+    for the warm fork server that ran on the fresh path instead).
+
+    >>> sorted(stats())
+    ['fresh_fallbacks', 'runs']
+    """
+    with _STATS_LOCK:
+        return dict(_STATS)
 
 
 def _classify(action: str, returncode: int | None, timed_out: bool, oom: bool, report: bytes
@@ -200,28 +238,29 @@ def _classify(action: str, returncode: int | None, timed_out: bool, oom: bool, r
 
 @functools.lru_cache(maxsize=1)
 def capabilities() -> Capabilities:
-    """Probe once which isolation works here, and warn if only the weak path is available.
+    """Probe once which isolation works here (root first, then a user namespace), and warn if
+    only the weak path is available.
 
-    >>> capabilities().python  # doctest: +SKIP
-    '/usr/bin/python3'
+    >>> capabilities().mode in ("root", "user", "weak")
+    True
     """
     candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
     notes = []
-    if os.geteuid() == 0:
-        group = cgroup.base()
-        for python in dict.fromkeys(p for p in candidates if os.path.exists(p)):
-            caps = Capabilities(True, python, _prefixes(python), group)
-            outcome = _probe(caps)
-            if outcome.status == "ok":
-                return Capabilities(True, python, caps.prefixes, group,
-                                    (f"strong isolation with {python}, memory cgroup {group}",))
-            notes.append(f"{python}: {outcome.status} {outcome.detail} {outcome.stderr[-300:]!r}")
-    else:
-        notes.append("not root: no namespaces, private root or throwaway uid")
+    mode = "root" if os.geteuid() == 0 else "user"
+    group = cgroup.base() if mode == "root" else None
+    for python in dict.fromkeys(p for p in candidates if os.access(p, os.X_OK)):
+        caps = Capabilities(True, python, _prefixes(python), group, (), mode)
+        outcome = _probe(caps)
+        if outcome.status == "ok":
+            where = f"memory cgroup {group}" if group else "rlimits, no forking (no cgroup)"
+            return Capabilities(True, python, caps.prefixes, group,
+                                (f"{mode} isolation with {python}, {where}",), mode)
+        notes.append(f"{mode} isolation with {python}: {outcome.status} {outcome.detail} "
+                     f"{outcome.stderr[-300:]!r}")
     log.warning("rewards sandbox is WEAK on this machine (rlimits, process group, temp dir, "
-                "clean env only; files, network and process-count limits not enforced): %s",
-                notes)
-    return Capabilities(False, os.path.realpath(sys.executable), (), None, tuple(notes))
+                "clean env and the seccomp filter only; files, network and process-count limits "
+                "not enforced): %s", notes)
+    return Capabilities(False, os.path.realpath(sys.executable), (), None, tuple(notes), "weak")
 
 
 def _prefixes(python: str) -> tuple[str, ...]:

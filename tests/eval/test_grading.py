@@ -1,5 +1,5 @@
 """The grader: language consistency on hand-made multilingual completions (judged on every
-sample with words, format gate or not), and lenient versus strict correctness."""
+sample, format gate or not, by the reward's judge), and lenient versus strict correctness."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import pytest
 from reasoning_rl.eval.evaluate import metrics
 from reasoning_rl.eval.generation import Completion
 from reasoning_rl.eval.grading import grade, loose_answer
-
-LANGS = ("en", "fr", "ja", "ru", "zh", "th", "sw")
 
 CASES = [  # (lang, problem, completion, expected language_ok)
     ("fr", "Combien font 3 plus 4 ?",
@@ -32,16 +30,12 @@ CASES = [  # (lang, problem, completion, expected language_ok)
 
 def test_language_consistency_on_hand_made_completions():
     rows = [{"prompt": p, "answer": "7", "task": "math", "lang": lang} for lang, p, _, _ in CASES]
-    graded = grade(rows, [[Completion(text, 10)] for _, _, text, _ in CASES], languages=LANGS)
+    graded = grade(rows, [[Completion(text, 10)] for _, _, text, _ in CASES])
     assert [g[0].language_ok for g in graded] == [ok for *_, ok in CASES]
     m = metrics(graded, "math")
     assert m["language_judged"] == 7  # the word-free sample is left out, not counted wrong
+    assert m["language_no_words"] == 1
     assert m["language_consistency"] == pytest.approx(5 / 7)
-
-
-def test_default_languages_come_from_the_rows():
-    rows = [{"prompt": CASES[3][1], "answer": "7", "task": "math", "lang": "ja"}]
-    assert grade(rows, [[Completion(CASES[3][2], 10)]])[0][0].language_ok  # ja + en judged
 
 
 def test_lenient_finds_the_answer_where_strict_does_not():
