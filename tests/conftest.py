@@ -3,9 +3,7 @@
 import os
 
 import pytest
-import torch
 
-from reasoning_rl.model import load_tokenizer, resolve_model_path
 from rewards.sandbox import launcher
 
 STRONG = os.geteuid() == 0
@@ -29,7 +27,11 @@ def small_model(tmp_path_factory) -> str:
     learns; at full size its eight optimizer checkpoints took 12 GB of disk (a CI machine's disk
     filled mid-save) and most of the test's time.
     """
+    # Imported here: the sandbox tests also run as a normal user in a venv without torch.
+    import torch
     from transformers import AutoConfig, AutoModelForCausalLM
+
+    from reasoning_rl.model import load_tokenizer, resolve_model_path
 
     source = resolve_model_path("embedded:smollm2-135m-instruct")
     config = AutoConfig.from_pretrained(source)
