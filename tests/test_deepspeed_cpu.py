@@ -189,9 +189,10 @@ def test_zero2_engine_takes_a_real_optimizer_step_on_cpu(tmp_path):
 
 def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path, small_model):
     """The Magistral trainer on a real ZeRO-2 engine (one CPU process): a batch whose groups all
-    tie leaves weights, fp32 master weights, Adam moments and step counts bit-identical (with
-    the gradients cleared only after backward, accelerate's backward had already stepped the
-    engine); an informative batch changes them, also when most of its micro-batches are empty."""
+    tie leaves weights, fp32 master weights, Adam moments and step counts bit-identical; an
+    informative batch changes them, also when half of its micro-batches are empty. (The trainer
+    before this test cleared gradients only after backward, where accelerate has already stepped
+    the engine; run here, it crashed first: DeepSpeed's backward refuses a loss with no graph.)"""
     script = tmp_path / "magistral_zero2.py"
     script.write_text(MAGISTRAL_ZERO2)
     env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
