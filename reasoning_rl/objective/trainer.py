@@ -34,6 +34,7 @@ from trl import GRPOConfig
 from trl.models.utils import disable_gradient_checkpointing
 from trl.trainer.utils import split_pixel_values_by_grid, unsplit_pixel_values_by_grid
 
+from reasoning_rl.objective import metrics
 from reasoning_rl.objective.batch import (
     MODEL_KWARGS,
     SCAFFOLD_LOGPS_KEY,
@@ -45,7 +46,6 @@ from reasoning_rl.objective.batch import (
     take_rows,
 )
 from reasoning_rl.objective.loss import (
-    clip_fractions,
     clipped_surrogate,
     group_advantages,
     group_sequence_weights,
@@ -241,8 +241,12 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         self._minibatch_live = [bool((weights[minibatch == m] > 0).any())
                                 for m in range(minibatches)]
         drawn_tokens = sum(float(r.lengths.sum()) for r in rounds)
-        self._log_batch_metrics(mode, rounds, group_size, adv_raw, seq_keep & hinted,
-                                seq_keep & ~hinted, drawn_tokens, start)
+        metrics.log_batch(
+            self._metrics[mode], drawn_groups=sum(r.rewards.numel() for r in rounds) // group_size,
+            kept_groups=self._kept_groups(rounds, group_size), group_size=group_size,
+            refill_rounds=len(rounds) - 1, adv_raw=adv_raw, hinted_kept=seq_keep & hinted,
+            plain_kept=seq_keep & ~hinted, scaffold=self._scaffold is not None and mode == "train",
+            drawn_tokens=drawn_tokens, seconds=time.perf_counter() - start)
         return batch
 
     def _kept_groups(self, rounds: list[_Round], group_size: int) -> int:
@@ -280,35 +284,6 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
             return first.batch, first.rewards, first.lengths, first.hinted
         batch = concat_rows(parts, self._tokenizer.pad_token_id)
         return batch, torch.cat(rewards), torch.cat(lengths), torch.cat(hinted)
-
-    def _log_batch_metrics(
-        self, mode: str, rounds: list[_Round], group_size: int, adv_raw: torch.Tensor,
-        hinted_kept: torch.Tensor, plain_kept: torch.Tensor, drawn_tokens: float, start: float,
-    ) -> None:
-        metrics = self._metrics[mode]
-        drawn_groups = sum(r.rewards.numel() for r in rounds) // group_size
-        kept_groups = self._kept_groups(rounds, group_size)
-        metrics["magistral/filtered_group_frac"].append(1.0 - kept_groups / drawn_groups)
-        metrics["magistral/kept_groups"].append(float(kept_groups))
-        metrics["magistral/refill_rounds"].append(float(len(rounds) - 1))
-        if kept_groups:
-            metrics["magistral/generations_per_kept_group"].append(
-                drawn_groups * group_size / kept_groups
-            )
-        kept_adv = adv_raw[hinted_kept | plain_kept]
-        if kept_adv.numel() > 1:
-            metrics["magistral/adv_mean_raw"].append(kept_adv.mean().item())
-            metrics["magistral/adv_std_raw"].append(kept_adv.std().item())
-        if self._scaffold is not None and mode == "train":
-            # Hinted groups score higher and spread wider than plain ones while the model
-            # cannot yet write the format alone; logged apart so the two can be compared.
-            for name, rows in (("hinted", hinted_kept), ("plain", plain_kept)):
-                if rows.any():
-                    metrics[f"scaffold/adv_abs_mean_raw_{name}"].append(
-                        adv_raw[rows].abs().mean().item())
-                metrics[f"scaffold/kept_rows_{name}"].append(float(rows.sum()))
-        seconds = max(time.perf_counter() - start, 1e-9)
-        metrics["magistral/gen_tokens_per_s"].append(drawn_tokens / seconds)
 
     # -- optimisation phase -----------------------------------------------------------------
 
@@ -399,7 +374,10 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
             accumulation = self.current_gradient_accumulation_steps if model.training else 1
             loss = loss + self.router_aux_loss_coef * aux_loss / accumulation
         active = mask * (weights > 0).unsqueeze(1)
-        self._log_loss_metrics(ratio.detach(), inputs["advantages"], active, entropies)
+        metrics.log_loss(self._metrics["train" if self.model.training else "eval"],
+                         lambda x: self.accelerator.reduce(x, reduction="sum"), ratio.detach(),
+                         inputs["advantages"], active, entropies, self.epsilon_low,
+                         self.epsilon_high)
         return loss
 
     def _scaffold_weights(self, inputs: dict, old_logps: torch.Tensor,
@@ -414,23 +392,6 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
             self._metrics["train"]["scaffold/is_weight_mean"].append(
                 float((weights * mask * hinted).sum() / tokens))
         return weights
-
-    def _log_loss_metrics(
-        self, ratio: torch.Tensor, advantages: torch.Tensor, active: torch.Tensor,
-        entropies: torch.Tensor,
-    ) -> None:
-        """TRL's own metric names, computed over the tokens that enter our loss only."""
-        mode = "train" if self.model.training else "eval"
-        low, high = clip_fractions(ratio, advantages, active, self.epsilon_low, self.epsilon_high)
-        count = active.sum().float()
-        sums = torch.stack([(entropies * active).sum(), low * count, high * count, count])
-        totals = self.accelerator.reduce(sums, reduction="sum")
-        denominator = totals[3].clamp(min=1.0)
-        metrics = self._metrics[mode]
-        metrics["entropy"].append((totals[0] / denominator).item())
-        metrics["clip_ratio/low_mean"].append((totals[1] / denominator).item())
-        metrics["clip_ratio/high_mean"].append((totals[2] / denominator).item())
-        metrics["clip_ratio/region_mean"].append(((totals[1] + totals[2]) / denominator).item())
 
     # -- checkpoints ------------------------------------------------------------------------
 
