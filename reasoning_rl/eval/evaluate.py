@@ -58,7 +58,9 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
 
     `pass@1` is strict (format gate and answer, what the reward pays), `pass@1_lenient` counts
     a right answer wherever it is; `language_consistency` is over the samples judged
-    (`language_judged`); `language_no_words` counts those left out because a part has no words.
+    (`language_judged`), and None when none was: a rate of 0.0 would read as "every sample in the
+    wrong language" for a run whose thinking is numbers only; `language_no_words` counts the
+    samples left out because a part has no words.
 
     >>> g = lambda ok, ans: Graded(True, ok, ans, 10, lenient=ok)
     >>> m = metrics([[g(True, "4"), g(False, "5")], [g(False, "1"), g(False, "1")]], "math")
@@ -78,7 +80,7 @@ def metrics(graded: Sequence[Sequence[Graded]], task: str) -> dict[str, Any]:
         result[f"maj@{n}"] = _mean([float(majority_correct([s.answer for s in group], c))
                                     for group, c in zip(graded, correct, strict=True)])
     result["format_rate"] = _mean([float(s.format_ok) for s in samples])
-    result["language_consistency"] = _mean([float(ok) for ok in judged])
+    result["language_consistency"] = _mean([float(ok) for ok in judged]) if judged else None
     result["language_judged"] = len(judged)
     result["language_no_words"] = len(samples) - len(judged)
     result["mean_tokens"] = _mean([float(s.tokens) for s in samples])

@@ -53,7 +53,8 @@ class PeriodicEval(TrainerCallback):
             result, _ = evaluate_rows(backend, rows, self.options)
             self.pending.update({f"eval/{name}/{key}": value
                                  for key, value in result["metrics"].items()
-                                 if key in LOGGED or key.startswith("maj@")})
+                                 if (key in LOGGED or key.startswith("maj@"))
+                                 and value is not None})
         control.should_log = True
 
     def on_log(self, args, state, control, logs=None, **kwargs):

@@ -36,6 +36,8 @@ def _columns(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _cell(value: Any) -> str:
+    if value is None:  # a rate over no samples (e.g. no sample had words to judge)
+        return "n/a"
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
@@ -92,7 +94,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     width = 0.8 / len(BARS)
     for i, (key, label) in enumerate(BARS):
         xs = [x + (i - 1) * width for x in range(len(groups))]
-        ax.bar(xs, [m.get(key, 0.0) for _, m in groups], width=width, label=label)
+        ax.bar(xs, [m.get(key) or 0.0 for _, m in groups], width=width, label=label)
     ax.set_xticks(list(range(len(groups))), [label for label, _ in groups], rotation=30,
                   ha="right")
     ax.set_ylim(0, 1)

@@ -53,3 +53,15 @@ def test_lenient_finds_the_answer_where_strict_does_not():
 def test_loose_answer_prefers_the_last_box():
     assert loose_answer("\\boxed{1} then \\boxed{2}, so 3") == "2"
     assert loose_answer("no numbers here") is None
+
+
+def test_consistency_over_no_judged_sample_is_none_not_zero():
+    """Thinking of numbers only is judged by nobody: the rate is None and the table says n/a."""
+    from reasoning_rl.eval.report import markdown_table
+
+    row = {"prompt": "3 加 4 等于多少？", "answer": "7", "task": "math", "lang": "zh"}
+    graded = grade([row], [[Completion("<think>3 + 4 = 7</think> \\boxed{7}", 10)]])
+    m = metrics(graded, "math")
+    assert (m["language_judged"], m["language_no_words"], m["language_consistency"]) == (0, 1, None)
+    table = markdown_table({"benchmarks": {"heldout": {"metrics": m, "by": {}}}})
+    assert "| n/a |" in table
