@@ -204,3 +204,18 @@ def truncated_importance_weights(
     tensor([[0.2000, 2.0000]])
     """
     return torch.exp(target_logps.detach() - behaviour_logps.detach()).clamp(max=cap)
+
+
+def shaped_probability(logps: torch.Tensor, gamma: float) -> torch.Tensor:
+    """LUFFY's policy shaping f(pi) = pi / (pi + gamma) of per-token log-probs, with its gradient.
+
+    Used in place of the importance ratio on scaffolded tokens: d f / d log pi =
+    gamma * pi / (pi + gamma)^2, which for an unlikely token (pi << gamma) is pi / gamma, gamma^-1
+    times the plain policy gradient's, and for a likely one shrinks towards 0. A deliberate bias
+    towards the tokens the hint makes and the plain prompt does not (arXiv 2504.14945, sec. 3.3).
+
+    >>> shaped_probability(torch.log(torch.tensor([[0.1, 0.9]])), 0.1)
+    tensor([[0.5000, 0.9000]])
+    """
+    probs = torch.exp(logps)
+    return probs / (probs + gamma)

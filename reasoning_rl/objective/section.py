@@ -20,6 +20,9 @@ DEFAULT_EQUAL_ATOL = 1e-6
 # Truncation of the scaffold's per-token importance weights pi(y|plain) / mu(y|hinted), as
 # truncated importance sampling (TIS; Yao et al., 2025) truncates sampler/learner ratios at 2.
 DEFAULT_SCAFFOLD_IS_CAP = 2.0
+# LUFFY's shaping constant (arXiv 2504.14945, f(p) = p / (p + gamma), their default 0.1).
+DEFAULT_SCAFFOLD_SHAPING_GAMMA = 0.1
+SCAFFOLD_WEIGHTINGS = ("tis", "shaped")
 
 
 @dataclass
@@ -38,8 +41,10 @@ class ObjectiveSection:
     is the same either way, since filtered rows carry weight 0.
     `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.objective.scaffold`):
     worked examples shown to the sampler only, for a share of groups that falls from 1 to 0 over
-    the first `scaffold_steps` steps; the policy is trained on the recipe's own prompt, each
-    token weighted by pi(y|plain) / mu(y|hinted) truncated at `scaffold_is_cap`.
+    the first `scaffold_steps` steps; the policy is trained on the recipe's own prompt.
+    `scaffold_weighting` says how those off-policy tokens enter the loss: "tis" weights each by
+    pi(y|plain) / mu(y|hinted) truncated at `scaffold_is_cap`; "shaped" replaces its ratio by
+    LUFFY's f(pi) = pi / (pi + `scaffold_shaping_gamma`), unclipped.
 
     >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows, ObjectiveSection().minibatches
     (True, 1)
@@ -52,6 +57,8 @@ class ObjectiveSection:
     scaffold_examples: list[ExampleTurn] = field(default_factory=list)
     scaffold_steps: int = 0
     scaffold_is_cap: float = DEFAULT_SCAFFOLD_IS_CAP
+    scaffold_weighting: str = "tis"
+    scaffold_shaping_gamma: float = DEFAULT_SCAFFOLD_SHAPING_GAMMA
 
 
 def objective_problems(args: Any, options: ObjectiveSection) -> list[str]:
@@ -141,6 +148,12 @@ def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
     ['objective.scaffold_steps: 5 steps of scaffold but objective.scaffold_examples is empty']
     """
     steps, examples = options.scaffold_steps, options.scaffold_examples
+    if options.scaffold_weighting not in SCAFFOLD_WEIGHTINGS:
+        return [f"objective.scaffold_weighting: expected one of {', '.join(SCAFFOLD_WEIGHTINGS)};"
+                f" got {options.scaffold_weighting!r}"]
+    if not options.scaffold_shaping_gamma > 0.0:
+        return [f"objective.scaffold_shaping_gamma: expected a number > 0; got "
+                f"{options.scaffold_shaping_gamma}"]
     if options.scaffold_is_cap < 1.0:
         return [f"objective.scaffold_is_cap: expected a number >= 1.0 (the truncation of "
                 f"pi(y|plain) / mu(y|hinted)); got {options.scaffold_is_cap}"]

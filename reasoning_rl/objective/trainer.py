@@ -51,6 +51,7 @@ from reasoning_rl.objective.loss import (
     group_sequence_weights,
     minibatch_of_rows,
     normalize_minibatch,
+    shaped_probability,
     truncated_importance_weights,
     weighted_token_loss,
 )
@@ -367,7 +368,7 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
         if "importance_sampling_ratio" in inputs:  # vLLM sampler/learner mismatch correction
             surrogate = surrogate * inputs["importance_sampling_ratio"]
         if SCAFFOLD_ROW_KEY in inputs:
-            surrogate = surrogate * self._scaffold_weights(inputs, old_logps, mask)
+            surrogate = self._scaffold_surrogate(inputs, surrogate, logps, old_logps, mask)
         # DDP averages gradients over ranks while our weights already sum to the global objective.
         loss = weighted_token_loss(surrogate, mask, weights) * self.accelerator.num_processes
         if self.aux_loss_enabled:
@@ -380,18 +381,26 @@ class MagistralGRPOTrainer(trl.GRPOTrainer):
                          self.epsilon_high)
         return loss
 
-    def _scaffold_weights(self, inputs: dict, old_logps: torch.Tensor,
-                          mask: torch.Tensor) -> torch.Tensor:
-        """Per-token min(pi_old(y|plain) / mu(y|hinted), cap) on hinted rows, 1 elsewhere."""
+    def _scaffold_surrogate(self, inputs: dict, surrogate: torch.Tensor, logps: torch.Tensor,
+                            old_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The hinted rows' per-token objective: the surrogate times min(pi_old(y|plain) /
+        mu(y|hinted), cap) ("tis"), or LUFFY's f(pi(y|plain)) times the advantage ("shaped");
+        plain rows keep the surrogate."""
         hinted = inputs[SCAFFOLD_ROW_KEY].bool().unsqueeze(1)
+        tokens = (mask * hinted).sum()
+        if self.objective.scaffold_weighting == "shaped":
+            shaped = shaped_probability(logps, self.objective.scaffold_shaping_gamma)
+            if tokens > 0:
+                self._metrics["train"]["scaffold/shaped_mean"].append(
+                    float((shaped.detach() * mask * hinted).sum() / tokens))
+            return torch.where(hinted, shaped * inputs["advantages"].unsqueeze(1), surrogate)
         weights = truncated_importance_weights(old_logps, inputs[SCAFFOLD_LOGPS_KEY],
                                                self.objective.scaffold_is_cap)
         weights = torch.where(hinted, weights, torch.ones_like(weights))
-        tokens = (mask * hinted).sum()
         if tokens > 0:
             self._metrics["train"]["scaffold/is_weight_mean"].append(
                 float((weights * mask * hinted).sum() / tokens))
-        return weights
+        return surrogate * weights
 
     # -- checkpoints ------------------------------------------------------------------------
 

@@ -82,6 +82,9 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
                             "objective.scaffold_examples is empty"),
     ({"scaffold_examples": [{"user": "1 + 1?", "assistant": "2"}]},
      "objective.scaffold_examples: set objective.scaffold_steps > 0"),
+    ({"scaffold_weighting": "luffy"},
+     "objective.scaffold_weighting: expected one of tis, shaped; got 'luffy'"),
+    ({"scaffold_shaping_gamma": 0}, "objective.scaffold_shaping_gamma: expected a number > 0"),
 ])
 def test_half_a_scaffold_is_a_recipe_error(tmp_path, objective, message):
     path = tmp_path / "r.yaml"
@@ -93,18 +96,21 @@ def test_half_a_scaffold_is_a_recipe_error(tmp_path, objective, message):
         load_recipe(path)
 
 
-def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tmp_path):
+@pytest.mark.parametrize("weighting", ["tis", "shaped"])
+def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tmp_path,
+                                                                             weighting):
     """The update on scaffolded samples is the paper's surrogate times, per token,
-    min(pi(y | plain) / mu(y | hinted), cap): mu is the sampling model on the hinted prompt
-    (checked against an independent forward), and the applied gradient equals the one computed
-    here from those weights by hand."""
+    min(pi(y | plain) / mu(y | hinted), cap) ("tis"), or LUFFY's pi / (pi + gamma) times the
+    advantage, unclipped ("shaped"): mu is the sampling model on the hinted prompt (checked
+    against an independent forward), and the applied gradient equals the one computed here from
+    the formula by hand."""
     folder = ensure_converted("embedded:smollm2-135m-instruct")
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     problems = ["What is 1 + 1?", "What is 3 + 5?"]
     dataset = Dataset.from_dict({"prompt": [text_prompt(p) for p in problems],
                                  "problem": problems})
-    cap, grads, batches = 1.5, {}, []
+    cap, gamma, grads, batches = 1.5, 0.05, {}, []
 
     class Recording(MagistralGRPOTrainer):
         def _compute_loss(self, model, inputs):
@@ -120,7 +126,8 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
                       max_completion_length=6, max_steps=1, report_to=[], use_cpu=True,
                       save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0, max_grad_norm=0.0)
     objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")],
-                                 scaffold_is_cap=cap)
+                                 scaffold_is_cap=cap, scaffold_weighting=weighting,
+                                 scaffold_shaping_gamma=gamma)
     trainer = Recording(model=model, args=args, reward_funcs=[_length_reward],
                         train_dataset=dataset, processing_class=tokenizer, objective=objective,
                         scaffold=lambda problem: text_prompt(problem, hint=True),
@@ -140,6 +147,8 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
     ratio = torch.exp(plain - plain.detach())
     adv = inputs["advantages"].unsqueeze(1)
     surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.28) * adv) * weights
+    if weighting == "shaped":
+        surrogate = plain.exp() / (plain.exp() + gamma) * adv
     group = torch.arange(completion.shape[0]) // 2
     loss = -sum((surrogate[group == g] * mask[group == g]).sum() / mask[group == g].sum()
                 for g in group.unique()) / len(group.unique())
@@ -149,8 +158,12 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
         if name in CHECKED:
             torch.testing.assert_close(grads[name], param.grad, rtol=1e-4, atol=1e-8)
     logged = trainer.state.log_history[0]
-    assert logged["scaffold/is_weight_mean"] == pytest.approx(
-        float(weights[on].mean()), rel=1e-4)
+    if weighting == "shaped":
+        shaped = plain.detach().exp() / (plain.detach().exp() + gamma)
+        assert logged["scaffold/shaped_mean"] == pytest.approx(float(shaped[on].mean()), rel=1e-4)
+    else:
+        assert logged["scaffold/is_weight_mean"] == pytest.approx(
+            float(weights[on].mean()), rel=1e-4)
     assert logged["scaffold/kept_rows_plain"] == 0.0
 
 
