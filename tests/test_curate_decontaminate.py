@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
-import pytest
 
 from reasoning_rl.cli import main
 from reasoning_rl.curation.decontaminate import decontaminate, ngrams
 from reasoning_rl.curation.rows_io import read_rows
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 EVAL = {"mine": [{"prompt": "A train leaves the station at 3 pm travelling at 60 km per hour. "
                             "When does it arrive 180 km away?"},
                  {"prompt": "Find all real x such that x squared equals four."}]}
@@ -55,11 +51,10 @@ def test_cli_writes_rows_and_report(tmp_path):
                  "--against", "nosuchbench"]) == 2
 
 
-@pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(), reason=f"no data in {SHARED}")
-def test_gsm8k_test_problems_are_caught_among_training_problems():
+def test_gsm8k_test_problems_are_caught_among_training_problems(shared_data):
     from reasoning_rl.eval.benchmarks import load_benchmark
 
-    test = load_benchmark("gsm8k", SHARED)
+    test = load_benchmark("gsm8k", shared_data)
     rows = [{"prompt": "Tell me how many apples Sam has if he buys 4 and eats 1."},
             {"prompt": test[5]["prompt"]}, {"prompt": test[100]["prompt"].upper()}]
     kept, removed = decontaminate(rows, {"gsm8k": test}, n=8, threshold=0.5)

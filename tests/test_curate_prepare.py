@@ -6,17 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from reasoning_rl.cli import main
 from reasoning_rl.config import load_recipe
 from reasoning_rl.curation.rows_io import read_rows
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 FIXTURE = REPO / "tests" / "fixtures" / "gsm8k_106_sample.jsonl"
-needs_shared = pytest.mark.skipif(not (SHARED / "mgsm.jsonl").is_file(),
-                                  reason=f"MGSM/GSM8K not found in {SHARED}")
 
 
 def prepare(tmp_path: Path, *args: str) -> tuple[int, list[dict]]:
@@ -25,9 +20,8 @@ def prepare(tmp_path: Path, *args: str) -> tuple[int, list[dict]]:
     return code, (read_rows(out) if code == 0 else [])
 
 
-@needs_shared
-def test_mgsm_keeps_its_languages(tmp_path):
-    code, rows = prepare(tmp_path, "--input", str(SHARED / "mgsm.jsonl"),
+def test_mgsm_keeps_its_languages(tmp_path, shared_data):
+    code, rows = prepare(tmp_path, "--input", str(shared_data / "mgsm.jsonl"),
                          "--columns", "prompt=question")
     assert code == 0 and len(rows) == 2750
     assert sorted({r["lang"] for r in rows}) == ["bn", "de", "en", "es", "fr", "ja", "ru", "sw",
@@ -35,9 +29,8 @@ def test_mgsm_keeps_its_languages(tmp_path):
     assert {r["task"] for r in rows} == {"math"} and all(r["answer"] for r in rows)
 
 
-@needs_shared
-def test_gsm8k_answer_is_the_number_after_the_marker(tmp_path):
-    code, rows = prepare(tmp_path, "--input", str(SHARED / "gsm8k_test.jsonl"), "--columns",
+def test_gsm8k_answer_is_the_number_after_the_marker(tmp_path, shared_data):
+    code, rows = prepare(tmp_path, "--input", str(shared_data / "gsm8k_test.jsonl"), "--columns",
                          "prompt=question", "--answer-after", "####", "--lang", "en",
                          "--limit", "5")
     assert code == 0 and [r["answer"] for r in rows] == ["18", "3", "70000", "540", "20"]

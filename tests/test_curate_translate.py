@@ -8,9 +8,14 @@ import pytest
 
 from reasoning_rl.cli import main
 from reasoning_rl.curation.rows_io import read_rows
-from reasoning_rl.curation.translate import choose, protect, restore, translate_rows
+from reasoning_rl.curation.translate import (
+    check_translation,
+    choose,
+    protect,
+    restore,
+    translate_rows,
+)
 from reasoning_rl.eval.generation import Completion
-from rewards.language import detect
 
 PROBLEM = ("Find the value of $x$ such that $x^2 - 5x + 6 = 0$ and $x$ is larger than two. "
            "Explain your reasoning.")
@@ -90,6 +95,9 @@ def test_cli_appends_translations_and_writes_a_report(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_embedded_model_as_translator_only_passes_checked_rows(tmp_path):
+    """Whatever the small model writes, each planned row ends up accepted or rejected, and
+    each verdict is the checker's: an accepted copy has every formula back verbatim, passes the
+    language and length checks and keeps its answer; a rejected output fails one of them."""
     from reasoning_rl.eval.generation import TransformersBackend
     from reasoning_rl.model import resolve_model_path
 
@@ -99,6 +107,17 @@ def test_embedded_model_as_translator_only_passes_checked_rows(tmp_path):
     backend = TransformersBackend(resolve_model_path("embedded:smollm2-135m-instruct"))
     copies, rejected = translate_rows(rows, backend, fraction=1.0, langs=["fr", "de"],
                                       max_new_tokens=60)
-    assert len(copies) + len(rejected) == 2
-    for copy in copies:  # whatever the small model wrote, what passed is in its language
-        assert detect(copy["prompt"]) == copy["lang"] and "$" in copy["prompt"]
+    by_lang = {"fr": rows[0], "de": rows[1]}  # choose(): rows in order, languages in turn
+    assert sorted([c["lang"] for c in copies] + [r["lang"] for r in rejected]) == ["de", "fr"]
+    for copy in copies:
+        row = by_lang[copy["lang"]]
+        assert protect(copy["prompt"])[1] == protect(row["prompt"])[1]  # formulas verbatim
+        assert check_translation(row["prompt"], copy["prompt"], copy["lang"]) is None
+        assert copy["answer"] == row["answer"]
+        assert copy["source"] == f"fixture+translated:{copy['lang']}"
+    for rejection in rejected:  # rejected only when the output really fails a check
+        row, output = rows[rejection["row"]], rejection["output"]
+        assert row is by_lang[rejection["lang"]] and rejection["reason"]
+        restored = restore(output, protect(row["prompt"])[1])
+        assert (not output or restored is None
+                or check_translation(row["prompt"], restored, rejection["lang"]) is not None)

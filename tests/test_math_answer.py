@@ -1,22 +1,14 @@
 import json
-import os
 import threading
 import time
 from pathlib import Path
 
-import pytest
-
 from bench.math_restatement import measure
 from rewards.math_answer import check_many, extract_answer, is_correct
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-# Skipped only off CI: in CI a missing data folder must fail the tests that read it.
-needs_data = pytest.mark.skipif(not DATA.is_dir() and not os.environ.get("CI"),
-                                reason=f"real data folder {DATA} is missing")
 
-
-def _rows(name):
-    return [json.loads(line) for line in (DATA / name).read_text().splitlines() if line.strip()]
+def _rows(data: Path, name: str) -> list[dict]:
+    return [json.loads(line) for line in (data / name).read_text().splitlines() if line.strip()]
 
 
 def test_equivalent_forms_and_last_box_of_answer_part():
@@ -56,25 +48,22 @@ def test_pathological_expression_costs_at_most_its_timeout_from_a_thread():
     assert results["seconds"] < 8
 
 
-@needs_data
-def test_math500_references_check_against_their_own_answers():
-    rows = _rows("math500_test.jsonl")
+def test_math500_references_check_against_their_own_answers(shared_data):
+    rows = _rows(shared_data, "math500_test.jsonl")
     boxed = [f"<think>done</think> The answer is $\\boxed{{{r['answer']}}}$." for r in rows]
     verdicts = check_many(boxed, [r["answer"] for r in rows])
     assert sum(v is True for v in verdicts) == len(rows) == 500
 
 
-@needs_data
-def test_math500_perturbed_answers_fail():
-    rows = _rows("math500_test.jsonl")[:100]
+def test_math500_perturbed_answers_fail(shared_data):
+    rows = _rows(shared_data, "math500_test.jsonl")[:100]
     wrong = [f"<think>x</think> \\boxed{{{r['answer']}+1}}" for r in rows]
     verdicts = check_many(wrong, [r["answer"] for r in rows])
     assert sum(v is True for v in verdicts) <= 2
 
 
-@needs_data
-def test_gsm8k_final_answers():
-    rows = _rows("gsm8k_test.jsonl")[:200]
+def test_gsm8k_final_answers(shared_data):
+    rows = _rows(shared_data, "gsm8k_test.jsonl")[:200]
     finals = [r["answer"].split("####")[-1].strip().replace(",", "") for r in rows]
     right = check_many([f"<think>t</think> \\boxed{{{f}}}" for f in finals], finals)
     wrong = check_many([f"<think>t</think> \\boxed{{{f}1}}" for f in finals], finals)
@@ -135,17 +124,15 @@ def test_blank_boxes_score_false():
                       ["3", "3"]) == [False, False]
 
 
-@needs_data
-def test_math500_worked_solutions_as_references():
-    rows = _rows("math500_test.jsonl")
+def test_math500_worked_solutions_as_references(shared_data):
+    rows = _rows(shared_data, "math500_test.jsonl")
     boxed = [f"<think>done</think> The answer is $\\boxed{{{r['answer']}}}$." for r in rows]
     verdicts = check_many(boxed, [r["solution"] for r in rows])
     assert sum(v is True for v in verdicts) == len(rows)
 
 
-@needs_data
-def test_math500_restating_the_main_expression_fails_and_every_reference_passes():
-    result = measure(DATA)
+def test_math500_restating_the_main_expression_fails_and_every_reference_passes(shared_data):
+    result = measure(shared_data)
     assert result["math_references_pass"] == result["math_rows"] == 500
     assert result["restatements"] >= 400  # problems whose main expression differs from the answer
     assert result["restatements_pass_with_problem"] == 0, result["passing_restatements"]

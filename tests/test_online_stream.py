@@ -4,7 +4,9 @@ generator that fails or dies stops the learner with a clear error instead of a h
 from __future__ import annotations
 
 import os
+import re
 import signal
+import sys
 import time
 
 import pytest
@@ -50,8 +52,15 @@ def test_plan_matches_the_trainers_dataloader_over_two_epochs(tmp_path, base, ac
     assert len({tuple(map(tuple, batch)) for batch in seen}) > 1  # shuffled, not one batch
 
 
-def _stream(tmp_path, base, model_path: str, timeout_s: float):
+def _spec(tmp_path, model_path: str):
     from reasoning_rl.online.generator import EngineSpec
+
+    return EngineSpec(model=model_path, dtype="float32", seed=0, max_model_len=256,
+                      max_num_seqs=4, sampling={"max_tokens": 4}, max_staleness=0,
+                      weights_dir=str(tmp_path / "weights"), parent_pid=os.getpid())
+
+
+def _stream(tmp_path, base, model_path: str, timeout_s: float):
     from reasoning_rl.online.stream import RolloutStream
 
     model, tokenizer = base
@@ -60,17 +69,27 @@ def _stream(tmp_path, base, model_path: str, timeout_s: float):
                       max_steps=1, report_to=[], use_cpu=True, save_strategy="no")
     trainer = GRPOTrainer(model=model, args=args, reward_funcs=constant_reward,
                           train_dataset=Dataset.from_list(rows), processing_class=tokenizer)
-    spec = EngineSpec(model=model_path, dtype="float32", seed=0, max_model_len=256,
-                      max_num_seqs=4, sampling={"max_tokens": 4}, max_staleness=0,
-                      weights_dir=str(tmp_path / "weights"), parent_pid=os.getpid())
-    return RolloutStream(spec, trainer, timeout_s), trainer
+    return RolloutStream(_spec(tmp_path, model_path), trainer, timeout_s), trainer
+
+
+def test_a_missing_model_folder_is_refused_before_vllm_is_imported(tmp_path, monkeypatch):
+    from reasoning_rl.errors import UserError
+    from reasoning_rl.online.generator import build_engine
+
+    monkeypatch.setitem(sys.modules, "vllm", None)  # importing vLLM now raises ImportError
+    spec = _spec(tmp_path, str(tmp_path / "no-such-model"))
+    with pytest.raises(UserError, match=f"folder not found: {re.escape(spec.model)}$"):
+        build_engine(spec)
 
 
 def test_an_engine_that_cannot_start_stops_the_learner_with_its_error(tmp_path, base):
-    stream, _ = _stream(tmp_path, base, str(tmp_path / "no-such-model"), timeout_s=600)
+    missing = tmp_path / "no-such-model"
+    stream, _ = _stream(tmp_path, base, str(missing), timeout_s=600)
     try:
         stream.publish(iter([("w", torch.zeros(1))]))
-        with pytest.raises(GeneratorFailed, match="the generator failed: "):
+        # The generator's own error for the bad path, not any failure (vLLM missing, say).
+        with pytest.raises(GeneratorFailed, match="the generator failed: UserError: "
+                           f"model.name_or_path: folder not found: {re.escape(str(missing))}$"):
             stream.take([[1, 2, 3]] * 4)
     finally:
         stream.close()

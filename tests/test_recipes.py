@@ -42,6 +42,18 @@ def header(path: Path) -> str:
     return "\n".join(lines)
 
 
+# A repository path a comment cites: folders, then a file name with a known extension.
+CITED_PATH = re.compile(r"(?<![\w./-])((?:[\w.-]+/)+[\w.-]+\.(?:py|md|yaml|json|jsonl|sh|toml))\b")
+
+
+@pytest.mark.parametrize("path", RECIPES + ACCELERATE_CONFIGS, ids=lambda p: p.name)
+def test_every_file_a_recipe_cites_exists(path):
+    """Why: recipe comments point readers at code and docs; a renamed module left one citing
+    a file that was gone (rewards/sandbox.py)."""
+    cited = CITED_PATH.findall(path.read_text())
+    assert not [name for name in cited if not (REPO / name).exists()]
+
+
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.name)
 def test_recipe_loads_and_validates(path):
     recipe = load_recipe(path)

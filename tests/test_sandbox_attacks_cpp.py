@@ -143,7 +143,7 @@ def test_reading_the_expected_output_from_files(sandbox_path):
     tests = [io_test(str(a), str(7 * a + 3)) for a in (123457, 98765)]  # unguessable outputs
     dataset.write_text("".join(t + "\n" for t in tests))
     os.chmod(dataset, 0o644)
-    roots = [str(CHECKOUT), str(SECRET_DIR), "/work", os.getcwd(), "..", "."]
+    roots = [str(CHECKOUT), str(SECRET_DIR), str(CHECKOUT.parent), os.getcwd(), "..", "."]
     try:
         # The control: the same search finds the answers in a copy the program makes itself.
         copy = ("import os\nwith open('tasks-%d.jsonl' % os.getpid(), 'w') as f:\n"

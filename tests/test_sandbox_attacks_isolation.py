@@ -351,7 +351,7 @@ def test_no_privilege_and_no_writes_into_the_project(sandbox_path):
     its package dirs, the data dir or the venv (code the trainer imports next)."""
     token = f"rrl-redteam-{secrets.token_hex(8)}"
     dirs = sorted({str(CHECKOUT), str(CHECKOUT / "rewards"), str(MBPP_FILE.parent),
-                   "/work/main", os.path.dirname(os.__file__), sys.prefix})
+                   str(CHECKOUT.parent), os.path.dirname(os.__file__), sys.prefix})
     program = f"TOKEN, DIRS = {token!r}, {dirs!r}\n" + PRIVILEGE
     escaped = leaks(program, "ESCAPED", timeout_s=4)
     written = [d for d in dirs if os.path.exists(os.path.join(d, token))]

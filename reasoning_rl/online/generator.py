@@ -125,7 +125,14 @@ class EngineState:
 
 
 def build_engine(spec: EngineSpec) -> Any:
-    """A vLLM engine in this process (no engine-core subprocess), CPU-friendly arguments."""
+    """A vLLM engine in this process (no engine-core subprocess), CPU-friendly arguments.
+
+    A missing model folder is refused first, before vLLM is imported: the error then names the
+    folder, wherever vLLM is installed or not, instead of whatever the engine start hits first.
+    """
+    from reasoning_rl.model import resolve_model_path
+
+    resolve_model_path(spec.model)  # UserError naming a local folder that does not exist
     os.environ["VLLM_ENABLE_V1_MULTIPROCESSING"] = "0"  # reload_weights needs the model in-process
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     from vllm import LLM

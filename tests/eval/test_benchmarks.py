@@ -11,36 +11,29 @@ from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import data_dir, load_benchmark, select_rows
 from rewards.code_exec import run_tests
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(),
-                                reason=f"benchmark files not found in {SHARED}")
 
-
-@needs_data
-def test_math_benchmarks_have_their_references_and_metadata():
-    gsm8k = load_benchmark("gsm8k", SHARED)
+def test_math_benchmarks_have_their_references_and_metadata(shared_data):
+    gsm8k = load_benchmark("gsm8k", shared_data)
     assert len(gsm8k) == 1319
     assert gsm8k[0]["answer"] == "18" and gsm8k[0]["task"] == "math"
     assert all("," not in r["answer"] and "####" not in r["answer"] for r in gsm8k)
-    math500 = load_benchmark("math500", SHARED)
+    math500 = load_benchmark("math500", shared_data)
     assert len(math500) == 500 and {"subject", "level", "id"} <= set(math500[0]["meta"])
-    assert load_benchmark("amc23", SHARED)[0]["answer"] == "27"  # stored as 27.0
-    assert len(load_benchmark("aime24", SHARED)) == 30
+    assert load_benchmark("amc23", shared_data)[0]["answer"] == "27"  # stored as 27.0
+    assert len(load_benchmark("aime24", shared_data)) == 30
 
 
-@needs_data
-def test_mgsm_has_eleven_languages_and_limits_per_language():
-    mgsm = load_benchmark("mgsm", SHARED)
+def test_mgsm_has_eleven_languages_and_limits_per_language(shared_data):
+    mgsm = load_benchmark("mgsm", shared_data)
     assert len(mgsm) == 2750 and all(r["answer"].lstrip("-").isdigit() for r in mgsm)
     picked = select_rows(mgsm, langs=["en", "fr", "ja"], limit=4)
     assert sorted(r["lang"] for r in picked) == ["en"] * 4 + ["fr"] * 4 + ["ja"] * 4
     assert {r["meta"]["id"] for r in picked} >= {"mgsm_ja_0", "mgsm_fr_3"}
 
 
-@needs_data
-def test_mbpp_reference_solution_passes_its_own_tests():
-    row = load_benchmark("mbpp", SHARED)[0]
-    record = json.loads((SHARED / "mbpp_sanitized.jsonl").read_text().splitlines()[0])
+def test_mbpp_reference_solution_passes_its_own_tests(shared_data):
+    row = load_benchmark("mbpp", shared_data)[0]
+    record = json.loads((shared_data / "mbpp_sanitized.jsonl").read_text().splitlines()[0])
     assert row["task"] == "code" and row["tests"] and record["test_list"][0] in row["prompt"]
     assert run_tests(record["code"], row["tests"]).passed
 

@@ -4,7 +4,6 @@ and the real CPU run on GSM8K with the embedded model."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,6 @@ from reasoning_rl.eval.generation import Completion
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.report import markdown_table
 from rewards.total import score
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 ROWS = [
     {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en", "meta": {"level": 1}},
@@ -109,10 +106,8 @@ def test_eval_on_a_multilingual_file_filters_languages(tmp_path, monkeypatch):
     assert code == 2
 
 
-@pytest.mark.skipif(not (SHARED / "gsm8k_test.jsonl").is_file(),
-                    reason=f"GSM8K not found in {SHARED}")
 @pytest.mark.slow
-def test_gsm8k_cpu_run_with_the_embedded_model(tmp_path, capsys):
+def test_gsm8k_cpu_run_with_the_embedded_model(tmp_path, capsys, shared_data):
     out = tmp_path / "eval"
     code = main(["eval", "--model", "embedded:smollm2-135m-instruct", "--benchmarks", "gsm8k",
                  "--limit", "20", "--samples", "2", "--max-new-tokens", "64", "--backend",
