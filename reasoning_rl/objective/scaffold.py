@@ -10,20 +10,26 @@ So for a share of groups that falls linearly from 1 at step 0 to 0 at `objective
 completions are sampled from the prompt WITH `objective.scaffold_examples` (the behaviour policy
 mu(y | hinted)), while rewards, advantages and the update use the recipe's own prompt WITHOUT
 them (the policy pi(y | plain) that is trained and evaluated). Those samples are off-policy for
-pi, so each of their tokens is weighted by the truncated importance ratio
+pi; `objective.scaffold_weighting` says how their tokens enter the loss:
 
-    w_t = min( pi_old(y_t | plain, y_<t) / mu(y_t | hinted, y_<t), C ),   C = scaffold_is_cap
+- "shaped" (default), LUFFY's policy shaping (arXiv 2504.14945): the per-token term is
+  f(pi_theta(y_t | plain, y_<t)) * A with f(p) = p / (p + gamma), gamma =
+  `scaffold_shaping_gamma` (0.1), unclipped. Bounded (f < 1); its weight on grad log p,
+  gamma p / (p + gamma)^2, peaks at p = gamma and falls off for tokens the plain prompt already
+  makes likely, so the update goes to the ones it does not yet write: what the hint is there
+  to teach. A deliberate bias.
+- "tis", truncated importance sampling (Yao et al., 2025): Magistral's clipped surrogate times
+  min(pi_old(y_t | plain) / mu(y_t | hinted), C), C = `scaffold_is_cap`: the plain prompt's own
+  policy gradient up to the truncation, so a token the plain prompt finds unlikely gets an
+  equally small weight.
 
-(a constant for the gradient) on top of Magistral's clipped surrogate of pi_theta / pi_old, as
-truncated importance sampling (TIS; Yao et al., 2025) corrects a sampler that differs from the
-learner. Why TIS rather than LUFFY's shaping (arXiv 2504.14945): LUFFY treats off-policy traces
-as coming from an unknown policy (mu = 1) and reshapes their gradient to favour unlikely tokens,
-a deliberate bias; here mu is known exactly (the same weights, another prompt), so the
-importance ratio is available and gives the plain prompt's own policy gradient, up to the
-truncation. Tokens the plain prompt finds unlikely get small weights, which is also the floor the
-biased version lacked: a negative advantage can no longer push down, at full strength, a
-sequence the policy would never write. From `scaffold_steps` on, training is plain on-policy
-GRPO. docs/algorithm.md has the full objective.
+Why "shaped" is the default: measured on recipes/smoke_cpu_base.yaml (README), "tis" left the
+held-out format rate with the plain prompt at 0.000 after 30 steps, "shaped" raised it to 1.000,
+with the same seed and learning rate. A likely reason (not measured token by token): the unbiased
+weight is small exactly on the format tokens the base model does not write unprompted. Both bound the push a
+negative advantage gives a sequence the plain prompt would never write, which the earlier
+unweighted update lacked. From `scaffold_steps` on, training is plain on-policy GRPO.
+docs/algorithm.md has the full objective.
 """
 
 from __future__ import annotations

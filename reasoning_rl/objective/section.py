@@ -42,9 +42,10 @@ class ObjectiveSection:
     `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.objective.scaffold`):
     worked examples shown to the sampler only, for a share of groups that falls from 1 to 0 over
     the first `scaffold_steps` steps; the policy is trained on the recipe's own prompt.
-    `scaffold_weighting` says how those off-policy tokens enter the loss: "tis" weights each by
-    pi(y|plain) / mu(y|hinted) truncated at `scaffold_is_cap`; "shaped" replaces its ratio by
-    LUFFY's f(pi) = pi / (pi + `scaffold_shaping_gamma`), unclipped.
+    `scaffold_weighting` says how those off-policy tokens enter the loss: "shaped" (default)
+    replaces their ratio by LUFFY's f(pi) = pi / (pi + `scaffold_shaping_gamma`), unclipped;
+    "tis" weights Magistral's surrogate by pi(y|plain) / mu(y|hinted) truncated at
+    `scaffold_is_cap` (docs/algorithm.md says why the default is "shaped").
 
     >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows, ObjectiveSection().minibatches
     (True, 1)
@@ -57,7 +58,7 @@ class ObjectiveSection:
     scaffold_examples: list[ExampleTurn] = field(default_factory=list)
     scaffold_steps: int = 0
     scaffold_is_cap: float = DEFAULT_SCAFFOLD_IS_CAP
-    scaffold_weighting: str = "tis"
+    scaffold_weighting: str = "shaped"
     scaffold_shaping_gamma: float = DEFAULT_SCAFFOLD_SHAPING_GAMMA
 
 
