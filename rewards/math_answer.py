@@ -5,7 +5,7 @@ decides *what* to compare, as the Magistral paper does (the last boxed expressio
 ``</think>``), and *what counts as an answer*, because a policy optimises against the grader and
 math-verify, built to check finished answers, happily evaluates anything that reaches the value.
 
-Grading policy (each rule has a test in tests/test_math_answer.py; measurements in
+Grading policy (each rule has a test in tests/test_math_policy.py; measurements in
 docs/benchmarks.md):
 
 1. The answer is the last ``\boxed{}`` after the first ``</think>``; every box is read together
@@ -38,7 +38,12 @@ docs/benchmarks.md):
    Cents are converted when the reference is in dollars.
 8. Points and intervals: a set or interval answer fails against a reference that is a point
    (a number or an expression); a one-row or one-column matrix is read as a tuple when the
-   reference is not a matrix; thin-space thousands separators (``1\,000``) are joined.
+   reference is not a matrix.
+9. Spelling of numbers: spaces or thin spaces between groups of three digits (``1 000``,
+   ``1\,000``) are thousands separators; other digits split by spacing (``2 3``, which
+   math-verify adds up) are refused; a comma followed by other than three digits (``1000,99``)
+   is a decimal comma against a reference that is one number; a bare reference ``1,22`` is a
+   list of two answers (MATH writes lists that way), and ``1,500`` is 1500.
 
 Verification runs in worker processes with hard deadlines (see ``worker_pool``), because
 math-verify's own timeout relies on ``signal.alarm`` and silently switches off when a trainer
@@ -220,7 +225,7 @@ def _reference_answer(reference: str) -> str:
 
 
 def refusal(answer: str, reference: str, expressions: frozenset[str]) -> str | None:
-    r"""Why ``answer`` is not a finished answer to ``reference`` (policy rules 2, 3, 7), or None.
+    r"""Why ``answer`` is not a finished answer to ``reference`` (policy rules 2, 3, 7, 9), or None.
 
     >>> refusal(r"\dbinom{8}{4}", "70", frozenset()), refusal("70", "70", frozenset())
     ('still holds a binomial coefficient', None)
@@ -234,6 +239,8 @@ def refusal(answer: str, reference: str, expressions: frozenset[str]) -> str | N
         return f"still holds {left[0]}"
     if math_forms.numeral(reference) is not None and math_forms.numeral(answer) is None:
         return "not a number"
+    if math_forms.split_digits(answer) and not math_forms.split_digits(reference):
+        return "digits split by spacing"
     mine, theirs = math_forms.units(answer), math_forms.units(reference)
     if mine and theirs and mine != theirs:
         return "a different unit"

@@ -143,6 +143,22 @@ def test_right_answers_in_other_forms_pass():
     assert grade("5.4 \\text{ cents}", ["5.4", "5.4\\text{ cents}"]) == [True, True]
 
 
+def test_thousands_separators_and_decimal_commas():
+    assert grade("1000", ["1 000", "1~000", "1\u2009000", "1 001", "1 00"]) == [
+        True, True, True, False, False]
+    assert grade("1234567", ["1 234 567", "1\\,234\\,567"]) == [True, True]
+    # math-verify reads spaced digits as a sum (1 000 as 1*0, 2 3 as 5): no credit that way.
+    assert grade("0", ["1 000"]) == [False]
+    assert grade("5", ["2 3", "5"]) == [False, True]
+    assert grade("23", ["2 3"]) == [False]
+    # A comma before other than three digits is a decimal comma against a one-number reference;
+    # against a list it separates answers, and before three digits it groups thousands.
+    assert grade("1000.99", ["1000,99", "1 000,99", "1000,98"]) == [True, True, False]
+    assert grade("1.5", ["1,5", "1,50", "1,6"]) == [True, True, False]
+    assert grade("2.5", ["2,500"]) == [False]
+    assert grade("1, 22", ["1,22", "1.22"]) == [True, False]
+
+
 @pytest.mark.parametrize("box", ["\\hspace{1cm}", "\\vphantom{7}", "\\phantom{42}", "\u200b",
                                  "\u200b\u2060\ufeff", "\\hspace*{2em}\\vspace{1ex}", "\u3164",
                                  "\\kern1em", "\\rule{0pt}{0pt}"])
