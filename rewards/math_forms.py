@@ -10,7 +10,10 @@ stay math-verify's job. The grading policy they implement is written in ``reward
 from __future__ import annotations
 
 import bisect
+import math
 import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 # Spacing and sizing that never change a value; removed before any textual comparison.
 _SPACING = re.compile(r"\\[,;:! ]|\\(?:left|right|displaystyle)(?![a-zA-Z])|\s+|~")
@@ -290,3 +293,57 @@ def split_digits(latex: str) -> bool:
     """
     text = _GROUPED.sub(lambda found: re.sub(_SEPARATOR, "", found.group()), latex)
     return _SPLIT_DIGITS.search(_UNIT_GROUP.sub(" x ", text)) is not None
+
+
+def writes_non_integers(expressions: str) -> bool:
+    r"""True if the problem's math writes a fraction, a division or a decimal.
+
+    Such a problem may ask to convert it (``Express $0.\overline{54}$ as a common fraction``,
+    ``Simplify $\frac{84}{144}$``), so a rounded decimal of its value restates it.
+
+    >>> writes_non_integers(r"0.\overline{54}"), writes_non_integers(r"\frac{84}{144}")
+    (True, True)
+    >>> writes_non_integers("x^2+3x=10"), writes_non_integers("")
+    (False, False)
+    """
+    return re.search(r"\\[dt]?frac|/|\\div|\d?\.\d|\\overline|\\dot", expressions) is not None
+
+
+def decimal_digits(number: str) -> tuple[Fraction, int, int] | None:
+    """The value, decimal places and significant digits of a decimal as printed, or None.
+
+    Trailing zeros are dropped (they state no digit of a non-terminating value).
+
+    >>> decimal_digits("0.0833330"), decimal_digits("-1.25e-3"), decimal_digits("x")
+    ((Fraction(83333, 1000000), 6, 5), (Fraction(-1, 800), 5, 3), None)
+    """
+    try:
+        printed = Decimal(number.strip()).normalize()
+    except InvalidOperation:
+        return None
+    if not printed.is_finite():
+        return None
+    _, digits, exponent = printed.as_tuple()
+    return Fraction(printed), -int(exponent), len(digits)
+
+
+def states_digits(number: str, value: Fraction, at_least: int) -> bool:
+    """True if a decimal prints ``value``'s own digits: rounded or cut off at its last digit.
+
+    It needs ``at_least`` significant digits, so a short approximation (0.333 for 1/3) is not
+    the value; cutting off is allowed because floats print that way (2/3 as 0.6666666666666666).
+
+    >>> [states_digits(d, Fraction(1, 3), 6) for d in ("0.333333", "0.333", "0.333334")]
+    [True, False, False]
+    >>> [states_digits(d, Fraction(-2, 3), 6) for d in ("-0.666667", "-0.666666", "0.666667")]
+    [True, True, False]
+    """
+    parsed = decimal_digits(number)
+    if parsed is None or value == 0:
+        return False
+    printed, places, significant = parsed
+    if significant < at_least or (printed < 0) != (value < 0):
+        return False
+    exact = abs(value) * Fraction(10) ** places  # the value in units of the last printed digit
+    cut_off, rounded = math.floor(exact), math.floor(exact + Fraction(1, 2))
+    return abs(printed) * Fraction(10) ** places in (cut_off, rounded)
