@@ -42,8 +42,9 @@ docs/benchmarks.md):
    and 25 are the same answer (MATH writes percents both ways), and 0.25 equals ``25\%``.
    Cents are converted when the reference is in dollars.
 8. Points and intervals: a set or interval answer fails against a reference that is a point
-   (a number or an expression); a one-row or one-column matrix is read as a tuple when the
-   reference is not a matrix.
+   (a number or an expression); a solved chain of inequalities in the variable (``-2 \le x \le
+   7``; the variable alone against numbers) is the interval it describes; a one-row or
+   one-column matrix is read as a tuple when the reference is not a matrix.
 9. Spelling of numbers: spaces or thin spaces between groups of three digits (``1 000``,
    ``1\,000``) are thousands separators; other digits split by spacing (``2 3``, which
    math-verify adds up) are refused; a comma followed by other than three digits (``1000,99``)
@@ -315,6 +316,9 @@ def _judge(gold: list, predicted: list, problem: str) -> bool:
     if by_entries is not None:
         return by_entries
     if isinstance(reference, Basic) and isinstance(answer, Basic):
+        solved = _inequality_set(answer, reference, problem)
+        if solved is not None:
+            return bool(verify(gold, [solved], timeout_seconds=_INNER_TIMEOUT_S))
         if _is_relation(answer) and not _is_relation(reference):
             return _equation_holds(gold, answer, problem)
         if isinstance(answer, Set) and isinstance(reference, Expr):
@@ -323,6 +327,34 @@ def _judge(gold: list, predicted: list, problem: str) -> bool:
         if by_number is not None:
             return by_number
     return bool(verify(gold, predicted, timeout_seconds=_INNER_TIMEOUT_S))
+
+
+def _inequality_set(answer: object, reference: object, problem: str) -> object | None:
+    """Rule 8: a solved chain of inequalities (``-2 \\le x \\le 7``) as the set it describes.
+
+    Only against a set reference (``[-2, 7]`` or ``x \\in [-2, 7]``), only in the variable the
+    reference or the problem names, and only with that variable alone against numbers: an
+    unsolved inequality (``x^2 < 9``) is the question, which math-verify would solve.
+    """
+    from sympy import And, Eq, Intersection, Set, Symbol
+    from sympy.core.relational import Relational
+
+    if isinstance(reference, Eq) and isinstance(reference.rhs, Set):
+        variable = reference.lhs  # x \in [-2, 7]
+    elif isinstance(reference, Set):
+        variable = None
+    else:
+        return None
+    relations = list(answer.args) if isinstance(answer, And) else [answer]
+    if not all(isinstance(r, Relational) and r.rel_op in ("<", "<=", ">", ">=") and (
+            isinstance(r.lhs, Symbol) and r.rhs.is_number
+            or isinstance(r.rhs, Symbol) and r.lhs.is_number) for r in relations):
+        return None
+    symbols = answer.free_symbols
+    symbol = next(iter(symbols)) if len(symbols) == 1 else None
+    if symbol is None or variable not in (None, symbol) or not _named_in(symbol, problem):
+        return None
+    return Intersection(*(r.as_set() for r in relations))
 
 
 def _is_relation(value: object) -> bool:

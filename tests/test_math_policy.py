@@ -195,6 +195,17 @@ def test_thousands_separators_and_decimal_commas():
     assert grade("1, 22", ["1,22", "1.22"]) == [True, False]
 
 
+def test_a_solved_inequality_is_the_interval_it_describes():
+    problem = "Solve $x^2 - 5x - 14 \\le 0$."
+    assert grade("[-2, 7]", ["-2 \\le x \\le 7", "-2 \\leq x \\leq 7", "[-2, 7]",
+                            "-2 < x \\le 7", "-2 \\le y \\le 7", "x^2 - 5x - 14 \\le 0",
+                            "(x+2)(x-7) \\le 0", "x^2 \\le 5x + 14"], problem) == [
+        True, True, True, False, False, False, False, False]
+    assert grade("x \\in [-2,7]", ["-2 \\le x \\le 7", "-2 \\le t \\le 7"]) == [True, False]
+    assert grade("(-\\infty, 3)", ["x < 3", "3 > x", "x \\le 3", "x > 3"]) == [
+        True, True, False, False]
+
+
 @pytest.mark.parametrize("box", ["\\hspace{1cm}", "\\vphantom{7}", "\\phantom{42}", "\u200b",
                                  "\u200b\u2060\ufeff", "\\hspace*{2em}\\vspace{1ex}", "\u3164",
                                  "\\kern1em", "\\rule{0pt}{0pt}"])
