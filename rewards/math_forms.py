@@ -23,7 +23,8 @@ _SPACING = re.compile(r"\\[,;:! ]|\\(?:left|right|displaystyle)(?![a-zA-Z])|\s+|
 _SEPARATOR = r"(?:\\[,!:; ]|\{,\}|[\u2009\u202f\u00a0~]|\s+)"
 _GROUPED = re.compile(rf"(?<![\d^_.])\d{{1,3}}(?:{_SEPARATOR}\d{{3}})+(?![\d])")
 # Digits still split by spacing once thousands are joined (``2 3``): math-verify adds them (5).
-_SPLIT_DIGITS = re.compile(r"\d(?:\s|\\[,:; ]|[\u2009\u202f\u00a0~])+\d")
+# A one-digit subscript or exponent ends its group (``\log_2 3``, ``x^2 3``).
+_SPLIT_DIGITS = re.compile(r"(?<![_^])\d(?:\s|\\[,:; ]|[\u2009\u202f\u00a0~])+\d")
 # One comma followed by other than three digits (``1000,99``): a decimal comma, not thousands.
 _DECIMAL_COMMA = re.compile(r"([-+]?\d+)(?:,|\{,\})(\d{1,2}|\d{4,})")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
@@ -290,6 +291,8 @@ def split_digits(latex: str) -> bool:
 
     >>> split_digits("2 3"), split_digits(r"1\,000"), split_digits(r"2 \sqrt{3}")
     (True, False, False)
+    >>> split_digits(r"\log_2 3"), split_digits("12 3")
+    (False, True)
     """
     text = _GROUPED.sub(lambda found: re.sub(_SEPARATOR, "", found.group()), latex)
     return _SPLIT_DIGITS.search(_UNIT_GROUP.sub(" x ", text)) is not None
