@@ -5,7 +5,7 @@ decides *what* to compare, as the Magistral paper does (the last boxed expressio
 ``</think>``), and *what counts as an answer*, because a policy optimises against the grader and
 math-verify, built to check finished answers, happily evaluates anything that reaches the value.
 
-Grading policy (each rule has a test in tests/test_math_answer.py; measurements in
+Grading policy (each rule has a test in tests/test_math_policy.py; measurements in
 docs/benchmarks.md):
 
 1. The answer is the last ``\boxed{}`` after the first ``</think>``; every box is read together
@@ -22,9 +22,14 @@ docs/benchmarks.md):
    answer must be a plain number too (integer, decimal, fraction, mixed number, scientific
    notation, repeating decimal; ``99^2-1`` does not count as 9800).
 4. Numbers: integers and rationals compare exactly (big integers included). A decimal answer to
-   an exact reference earns credit only when it is exactly that value (0.5 for 1/2, not 0.333 for
-   1/3 nor 3.1416 for pi). A decimal reference is matched within ``REL_TOL`` relative to it, and
-   ``ABS_TOL`` absolute only near zero (the larger of the two).
+   an exact reference earns credit when it is exactly that value (0.5 for 1/2), or, for a
+   rational reference, when it prints at least ``MIN_DIGITS`` significant digits of it, rounded
+   or cut off at its last digit (0.0833333 for 1/12; not 0.333 for 1/3, 0.333334 for 1/3 or
+   3.14159265 for pi) and the problem's math writes no fraction, division or decimal (which a
+   decimal would merely evaluate: ``Express $0.\overline{54}$ as a common fraction``). A decimal
+   reference is matched within ``REL_TOL`` relative to it, and ``ABS_TOL`` absolute only near
+   zero (the larger of the two). The same rules apply to each entry of a tuple, an interval or
+   a matrix.
 5. Equations: against a reference that is not an equation, ``x = 4`` earns credit only when its
    left side is a variable the problem names (or no problem text is given); otherwise every side
    must equal the reference, so a false equation (``5 = 4``) fails. Equation references are
@@ -37,8 +42,14 @@ docs/benchmarks.md):
    and 25 are the same answer (MATH writes percents both ways), and 0.25 equals ``25\%``.
    Cents are converted when the reference is in dollars.
 8. Points and intervals: a set or interval answer fails against a reference that is a point
-   (a number or an expression); a one-row or one-column matrix is read as a tuple when the
-   reference is not a matrix; thin-space thousands separators (``1\,000``) are joined.
+   (a number or an expression); a solved chain of inequalities in the variable (``-2 \le x \le
+   7``; the variable alone against numbers) is the interval it describes; a one-row or
+   one-column matrix is read as a tuple when the reference is not a matrix.
+9. Spelling of numbers: spaces or thin spaces between groups of three digits (``1 000``,
+   ``1\,000``) are thousands separators; other digits split by spacing (``2 3``, which
+   math-verify adds up) are refused; a comma followed by other than three digits (``1000,99``)
+   is a decimal comma against a reference that is one number; a bare reference ``1,22`` is a
+   list of two answers (MATH writes lists that way), and ``1,500`` is 1500.
 
 Verification runs in worker processes with hard deadlines (see ``worker_pool``), because
 math-verify's own timeout relies on ``signal.alarm`` and silently switches off when a trainer
@@ -54,6 +65,7 @@ import functools
 import logging
 import re
 from collections.abc import Sequence
+from fractions import Fraction
 
 from rewards import math_forms
 from rewards.format import THINK_CLOSE, boxed_spans, last_boxed
@@ -65,6 +77,8 @@ DEFAULT_TIMEOUT_S = 5.0
 # The one place float tolerance is defined: relative to a decimal reference, absolute near zero.
 REL_TOL = 1e-6
 ABS_TOL = 1e-12
+# A decimal for an exact rational reference must print at least this many of its digits.
+MIN_DIGITS = 6
 UNPARSEABLE_REFERENCE = "unparseable reference"
 _INNER_TIMEOUT_S = 2  # math-verify's own (signal) timeout, which works on the worker's main thread
 _pool: HardTimeoutPool | None = None
@@ -220,7 +234,7 @@ def _reference_answer(reference: str) -> str:
 
 
 def refusal(answer: str, reference: str, expressions: frozenset[str]) -> str | None:
-    r"""Why ``answer`` is not a finished answer to ``reference`` (policy rules 2, 3, 7), or None.
+    r"""Why ``answer`` is not a finished answer to ``reference`` (policy rules 2, 3, 7, 9), or None.
 
     >>> refusal(r"\dbinom{8}{4}", "70", frozenset()), refusal("70", "70", frozenset())
     ('still holds a binomial coefficient', None)
@@ -234,6 +248,8 @@ def refusal(answer: str, reference: str, expressions: frozenset[str]) -> str | N
         return f"still holds {left[0]}"
     if math_forms.numeral(reference) is not None and math_forms.numeral(answer) is None:
         return "not a number"
+    if math_forms.split_digits(answer) and not math_forms.split_digits(reference):
+        return "digits split by spacing"
     mine, theirs = math_forms.units(answer), math_forms.units(reference)
     if mine and theirs and mine != theirs:
         return "a different unit"
@@ -295,15 +311,50 @@ def _judge(gold: list, predicted: list, problem: str) -> bool:
     if not predicted:
         return False
     reference, answer = gold[0], predicted[0]
+    digits = not math_forms.writes_non_integers(problem)  # rule 4's printed digits: see there
+    by_entries = _entries_verdict(reference, answer, digits)
+    if by_entries is not None:
+        return by_entries
     if isinstance(reference, Basic) and isinstance(answer, Basic):
+        solved = _inequality_set(answer, reference, problem)
+        if solved is not None:
+            return bool(verify(gold, [solved], timeout_seconds=_INNER_TIMEOUT_S))
         if _is_relation(answer) and not _is_relation(reference):
             return _equation_holds(gold, answer, problem)
         if isinstance(answer, Set) and isinstance(reference, Expr):
             return False  # an interval or a set is not a point
-        by_number = _number_verdict(reference, answer)
+        by_number = _number_verdict(reference, answer, digits)
         if by_number is not None:
             return by_number
     return bool(verify(gold, predicted, timeout_seconds=_INNER_TIMEOUT_S))
+
+
+def _inequality_set(answer: object, reference: object, problem: str) -> object | None:
+    """Rule 8: a solved chain of inequalities (``-2 \\le x \\le 7``) as the set it describes.
+
+    Only against a set reference (``[-2, 7]`` or ``x \\in [-2, 7]``), only in the variable the
+    reference or the problem names, and only with that variable alone against numbers: an
+    unsolved inequality (``x^2 < 9``) is the question, which math-verify would solve.
+    """
+    from sympy import And, Eq, Intersection, Set, Symbol
+    from sympy.core.relational import Relational
+
+    if isinstance(reference, Eq) and isinstance(reference.rhs, Set):
+        variable = reference.lhs  # x \in [-2, 7]
+    elif isinstance(reference, Set):
+        variable = None
+    else:
+        return None
+    relations = list(answer.args) if isinstance(answer, And) else [answer]
+    if not all(isinstance(r, Relational) and r.rel_op in ("<", "<=", ">", ">=") and (
+            isinstance(r.lhs, Symbol) and r.rhs.is_number
+            or isinstance(r.rhs, Symbol) and r.lhs.is_number) for r in relations):
+        return None
+    symbols = answer.free_symbols
+    symbol = next(iter(symbols)) if len(symbols) == 1 else None
+    if symbol is None or variable not in (None, symbol) or not _named_in(symbol, problem):
+        return None
+    return Intersection(*(r.as_set() for r in relations))
 
 
 def _is_relation(value: object) -> bool:
@@ -339,8 +390,14 @@ def _named_in(variable: object, problem: str) -> bool:
     return re.search(rf"(?<![A-Za-z\\]){re.escape(name)}(?![A-Za-z])", problem) is not None
 
 
-def _number_verdict(reference: object, answer: object) -> bool | None:
-    """Policy rule 4 for two numbers of which at least one is a decimal; None: not that case."""
+def _number_verdict(reference: object, answer: object, digits: bool = True) -> bool | None:
+    """Policy rule 4 for two numbers of which at least one is a decimal; None: not that case.
+
+    ``digits`` allows a decimal that prints at least ``MIN_DIGITS`` of an exact rational
+    reference's own digits (0.0833333 for 1/12): it cannot be written without the value. Only
+    rationals: for pi or a radical the exact form is the task, and a decimal of the problem's
+    own expression reaches it without doing that task.
+    """
     from sympy import Expr, Float, N, Rational
 
     if not (isinstance(reference, Expr) and isinstance(answer, Expr) and reference.is_number
@@ -353,11 +410,57 @@ def _number_verdict(reference: object, answer: object) -> bool | None:
             exact = answer.xreplace({f: Rational(str(f)) for f in answer.atoms(Float)})
             difference = (exact - reference).doit()
             zero = difference.is_zero
-            return bool(zero) if zero is not None else abs(N(difference, 60)) < 1e-50
+            if zero if zero is not None else abs(N(difference, 60)) < 1e-50:
+                return True
+            return digits and isinstance(answer, Float) and reference.is_Rational and (
+                math_forms.states_digits(str(answer), Fraction(int(reference.p),
+                                                                int(reference.q)), MIN_DIGITS))
         gap = abs(N(answer - reference, 30))
         return bool(gap <= max(REL_TOL * abs(N(reference, 30)), ABS_TOL))
     except (TypeError, ValueError, ArithmeticError):
         return False
+
+
+def _entries_verdict(reference: object, answer: object, digits: bool) -> bool | None:
+    """Policy rule 4 entry by entry in tuples, intervals and matrices holding a decimal.
+
+    math-verify rounds entries to 6 places, which accepts 0.0000001 for 0.0000002 and 0.333333
+    for 1/3 inside a tuple but not at the top level; the same rule applies at every depth.
+    None: not two containers of one shape with a decimal, left to math-verify.
+    """
+    from math_verify import verify
+    from sympy import Float
+
+    pairs = _entry_pairs(reference, answer)
+    if pairs is None or not any(r.atoms(Float) or a.atoms(Float) for r, a in pairs):
+        return None
+    for expected, given in pairs:
+        verdict = _number_verdict(expected, given, digits)
+        if verdict is None:  # exact entries, or not numbers: math-verify's comparison
+            verdict = bool(verify([expected], [given], timeout_seconds=_INNER_TIMEOUT_S))
+        if not verdict:
+            return False
+    return True
+
+
+def _entry_pairs(reference: object, answer: object) -> list | None:
+    """(reference, answer) entries of two tuples, intervals or matrices of one shape, or None."""
+    from sympy import Interval, MatrixBase, Tuple
+
+    def entries(value: object) -> tuple[str, object, list] | None:
+        if isinstance(value, Interval):  # (a, b) reads as an open interval or a pair
+            return "pair", (value.left_open, value.right_open), [value.start, value.end]
+        if isinstance(value, Tuple):
+            kind = ("pair", (True, True)) if len(value) == 2 else ("tuple", len(value))
+            return *kind, list(value.args)
+        if isinstance(value, MatrixBase):
+            return "matrix", value.shape, list(value)
+        return None
+
+    expected, given = entries(reference), entries(answer)
+    if expected is None or given is None or expected[:2] != given[:2]:
+        return None
+    return list(zip(expected[2], given[2], strict=True))
 
 
 if __name__ == "__main__":

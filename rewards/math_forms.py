@@ -10,12 +10,23 @@ stay math-verify's job. The grading policy they implement is written in ``reward
 from __future__ import annotations
 
 import bisect
+import math
 import re
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 
 # Spacing and sizing that never change a value; removed before any textual comparison.
 _SPACING = re.compile(r"\\[,;:! ]|\\(?:left|right|displaystyle)(?![a-zA-Z])|\s+|~")
-# A thin space (or its unicode forms) between digit groups of three: a thousands separator.
-_THIN_SEPARATOR = re.compile(r"(?<=\d)(?:\\[,!:; ]|\{,\}|[\u2009\u202f\u00a0])(?=\d{3}(?!\d))")
+# Spacing between digit groups of three after one to three digits (``1 000``, ``1\,000``, a
+# thin or no-break space, ``~``): a thousands separator, and math mode typesets ``1 000`` as
+# 1000 anyway; math-verify would read it as ``1*0`` (0).
+_SEPARATOR = r"(?:\\[,!:; ]|\{,\}|[\u2009\u202f\u00a0~]|\s+)"
+_GROUPED = re.compile(rf"(?<![\d^_.])\d{{1,3}}(?:{_SEPARATOR}\d{{3}})+(?![\d])")
+# Digits still split by spacing once thousands are joined (``2 3``): math-verify adds them (5).
+# A one-digit subscript or exponent ends its group (``\log_2 3``, ``x^2 3``).
+_SPLIT_DIGITS = re.compile(r"(?<![_^])\d(?:\s|\\[,:; ]|[\u2009\u202f\u00a0~])+\d")
+# One comma followed by other than three digits (``1000,99``): a decimal comma, not thousands.
+_DECIMAL_COMMA = re.compile(r"([-+]?\d+)(?:,|\{,\})(\d{1,2}|\d{4,})")
 _MATH_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _TOP_EQUALS = re.compile(r"(?<![<>!\\])=")
 _UNIT_GROUP = re.compile(
@@ -242,15 +253,24 @@ def restates_problem(answer: str, reference: str, expressions: frozenset[str]) -
 def rewrite_answer(answer: str, reference: str) -> str:
     r"""Rewrite right answers that math-verify misreads into a form it reads as meant.
 
-    Thin-space thousands separators are joined; cents become dollars when the reference is in
-    dollars; a one-row or one-column matrix becomes a tuple when the reference is not a matrix.
+    Thousands separators (a space, a thin space, ``{,}``) are joined; a decimal comma becomes a
+    point when the reference is one number (a list is not, so ``1,5`` stays two answers
+    against a list); cents become dollars when the reference is in dollars; a one-row or
+    one-column matrix becomes a tuple when the reference is not a matrix.
 
     >>> rewrite_answer(r"1\,000\,000", "1000000"), rewrite_answer(r"75 \text{ cents}", r"\$0.75")
     ('1000000', '\\frac{75}{100}')
+    >>> rewrite_answer("1 000", "1000"), rewrite_answer("1000,99", "1000.99")
+    ('1000', '1000.99')
+    >>> rewrite_answer("1,5", "1.5"), rewrite_answer("1,5", "1, 5"), rewrite_answer("2,500", "2.5")
+    ('1.5', '1,5', '2,500')
     >>> rewrite_answer(r"\begin{pmatrix} 2 \\ 4 \end{pmatrix}", "(2, 4)")
     '(2, 4)'
     """
-    text = _THIN_SEPARATOR.sub("", answer.strip())
+    text = _GROUPED.sub(lambda found: re.sub(_SEPARATOR, "", found.group()), answer.strip())
+    comma = _DECIMAL_COMMA.fullmatch(text)
+    if comma and numeral(reference) is not None:  # one number: the comma cannot be a list
+        return f"{comma.group(1)}.{comma.group(2)}"
     cents = _CENTS.fullmatch(text)
     if cents and ("\\$" in reference or "dollar" in reference.lower()):
         return f"\\frac{{{cents.group(1)}}}{{100}}"
@@ -261,3 +281,72 @@ def rewrite_answer(answer: str, reference: str) -> str:
         if "&" not in body or "\\\\" not in body:
             return "(" + ", ".join(cell.strip() for cell in cells if cell.strip()) + ")"
     return text
+
+
+def split_digits(latex: str) -> bool:
+    r"""True if spacing splits digits that are not groups of thousands (``2 3``, ``1 23``).
+
+    Math mode typesets ``2 3`` as 23 while math-verify adds the two numbers (5): such a box
+    has no one reading, so it is refused rather than graded by whichever reading pays.
+
+    >>> split_digits("2 3"), split_digits(r"1\,000"), split_digits(r"2 \sqrt{3}")
+    (True, False, False)
+    >>> split_digits(r"\log_2 3"), split_digits("12 3")
+    (False, True)
+    """
+    text = _GROUPED.sub(lambda found: re.sub(_SEPARATOR, "", found.group()), latex)
+    return _SPLIT_DIGITS.search(_UNIT_GROUP.sub(" x ", text)) is not None
+
+
+def writes_non_integers(expressions: str) -> bool:
+    r"""True if the problem's math writes a fraction, a division or a decimal.
+
+    Such a problem may ask to convert it (``Express $0.\overline{54}$ as a common fraction``,
+    ``Simplify $\frac{84}{144}$``), so a rounded decimal of its value restates it.
+
+    >>> writes_non_integers(r"0.\overline{54}"), writes_non_integers(r"\frac{84}{144}")
+    (True, True)
+    >>> writes_non_integers("x^2+3x=10"), writes_non_integers("")
+    (False, False)
+    """
+    return re.search(r"\\[dt]?frac|/|\\div|\d?\.\d|\\overline|\\dot", expressions) is not None
+
+
+def decimal_digits(number: str) -> tuple[Fraction, int, int] | None:
+    """The value, decimal places and significant digits of a decimal as printed, or None.
+
+    Trailing zeros are dropped (they state no digit of a non-terminating value).
+
+    >>> decimal_digits("0.0833330"), decimal_digits("-1.25e-3"), decimal_digits("x")
+    ((Fraction(83333, 1000000), 6, 5), (Fraction(-1, 800), 5, 3), None)
+    """
+    try:
+        printed = Decimal(number.strip()).normalize()
+    except InvalidOperation:
+        return None
+    if not printed.is_finite():
+        return None
+    _, digits, exponent = printed.as_tuple()
+    return Fraction(printed), -int(exponent), len(digits)
+
+
+def states_digits(number: str, value: Fraction, at_least: int) -> bool:
+    """True if a decimal prints ``value``'s own digits: rounded or cut off at its last digit.
+
+    It needs ``at_least`` significant digits, so a short approximation (0.333 for 1/3) is not
+    the value; cutting off is allowed because floats print that way (2/3 as 0.6666666666666666).
+
+    >>> [states_digits(d, Fraction(1, 3), 6) for d in ("0.333333", "0.333", "0.333334")]
+    [True, False, False]
+    >>> [states_digits(d, Fraction(-2, 3), 6) for d in ("-0.666667", "-0.666666", "0.666667")]
+    [True, True, False]
+    """
+    parsed = decimal_digits(number)
+    if parsed is None or value == 0:
+        return False
+    printed, places, significant = parsed
+    if significant < at_least or (printed < 0) != (value < 0):
+        return False
+    exact = abs(value) * Fraction(10) ** places  # the value in units of the last printed digit
+    cut_off, rounded = math.floor(exact), math.floor(exact + Fraction(1, 2))
+    return abs(printed) * Fraction(10) ** places in (cut_off, rounded)

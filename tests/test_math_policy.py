@@ -89,11 +89,47 @@ def test_numbers_exact_and_float_tolerance():
         True, True, True, False, False]
 
 
-def test_a_decimal_for_an_exact_reference_only_when_it_is_exact():
-    assert grade("\\pi", ["3.1416", "\\pi"]) == [False, True]
-    assert grade("\\frac{1}{3}", ["0.333", "0.3333333333", "\\frac{2}{6}", "0.\\overline{3}"])[
-        :3] == [False, False, True]
-    assert grade("\\frac{1}{2}", ["0.5", "0.50", "0.49"]) == [True, True, False]
+def test_a_decimal_for_an_exact_reference_only_when_exact_or_printing_its_digits():
+    assert grade("\\pi", ["3.1416", "3.14159265", "\\pi"]) == [False, False, True]
+    assert grade("\\frac{1}{3}", ["0.333", "0.33333", "0.333334", "\\frac{2}{6}", "0.333333",
+                                  "0.3333333333"]) == [False, False, False, True, True, True]
+    assert grade("\\frac{1}{2}", ["0.5", "0.50", "0.49", "0.499999"]) == [True, True, False, False]
+    # Rounded or cut off at the last printed digit (floats print 2/3 cut off), 6 digits at least.
+    assert grade("\\frac{1}{12}", ["0.0833333333333333", "0.0833333", "0.08333", "0.0833334"]) == [
+        True, True, False, False]
+    assert grade("-\\frac{2}{3}", ["-0.6666666666666666", "-0.666667", "-0.666668",
+                                  "0.666667"]) == [True, True, False, False]
+    dice = "Two dice are rolled. What is the probability that the sum is $4$?"
+    assert grade("\\frac{1}{12}", ["0.0833333", "0.08333"], dice) == [True, False]
+
+
+@pytest.mark.parametrize(("problem", "reference", "decimal"), [
+    ("Express $0.\\overline{54}$ as a common fraction.", "\\frac{6}{11}", "0.545455"),
+    ("Simplify $\\frac{84}{144}$.", "\\frac{7}{12}", "0.583333"),
+    ("Compute $1.5 \\div 4.5$ as a fraction.", "\\frac{1}{3}", "0.333333"),
+    ("Simplify $\\sqrt{242}$.", "11\\sqrt2", "15.556349186104"),
+])
+def test_a_rounded_decimal_does_not_answer_a_problem_that_writes_the_value(problem, reference,
+                                                                            decimal):
+    """The problem writes a fraction or decimal (or the value is irrational): its decimal,
+    however many digits, is the problem's expression evaluated, not the conversion asked for."""
+    assert grade(reference, [decimal, reference], problem) == [False, True]
+
+
+def test_numbers_inside_tuples_intervals_and_matrices_follow_the_same_rule():
+    assert grade("(0.0000002, 1)", ["(0.0000001, 1)", "(0.0000002, 1)"]) == [False, True]
+    assert grade("(12345.678, 1)", ["(12345.6781, 1)", "(12345.7, 1)"]) == [True, False]
+    assert grade("(1, \\frac{9}{2})", ["(1, 4.5)", "(1, 4.50000001)", "(2, 4.5)"]) == [
+        True, False, False]
+    assert grade("(1, 2, 3.5)", ["(1, 2, 3.50000001)", "(1, 3, 3.5)", "(1, 2, \\frac72)"]) == [
+        True, False, True]
+    assert grade("[\\frac13, 2)", ["[0.333333, 2)", "[0.33, 2)", "(0.333333, 2)"]) == [
+        True, False, False]
+    matrix = "\\begin{pmatrix} %s \\\\ %s \\end{pmatrix}"
+    assert grade(matrix % ("\\frac13", "\\frac15"), [matrix % ("0.333333", "0.2"),
+                                                     matrix % ("0.33", "0.2"),
+                                                     matrix % ("0.333333", "0.25")]) == [
+        True, False, False]
 
 
 def test_equations_are_judged_on_both_sides():
@@ -141,6 +177,33 @@ def test_right_answers_in_other_forms_pass():
                                 "\\begin{pmatrix} 2 \\\\ 1 \\\\ 3 \\end{pmatrix}"]) == [
         True, True, False]
     assert grade("5.4 \\text{ cents}", ["5.4", "5.4\\text{ cents}"]) == [True, True]
+
+
+def test_thousands_separators_and_decimal_commas():
+    assert grade("1000", ["1 000", "1~000", "1\u2009000", "1 001", "1 00"]) == [
+        True, True, True, False, False]
+    assert grade("1234567", ["1 234 567", "1\\,234\\,567"]) == [True, True]
+    # math-verify reads spaced digits as a sum (1 000 as 1*0, 2 3 as 5): no credit that way.
+    assert grade("0", ["1 000"]) == [False]
+    assert grade("5", ["2 3", "5"]) == [False, True]
+    assert grade("23", ["2 3"]) == [False]
+    # A comma before other than three digits is a decimal comma against a one-number reference;
+    # against a list it separates answers, and before three digits it groups thousands.
+    assert grade("1000.99", ["1000,99", "1 000,99", "1000,98"]) == [True, True, False]
+    assert grade("1.5", ["1,5", "1,50", "1,6"]) == [True, True, False]
+    assert grade("2.5", ["2,500"]) == [False]
+    assert grade("1, 22", ["1,22", "1.22"]) == [True, False]
+
+
+def test_a_solved_inequality_is_the_interval_it_describes():
+    problem = "Solve $x^2 - 5x - 14 \\le 0$."
+    assert grade("[-2, 7]", ["-2 \\le x \\le 7", "-2 \\leq x \\leq 7", "[-2, 7]",
+                            "-2 < x \\le 7", "-2 \\le y \\le 7", "x^2 - 5x - 14 \\le 0",
+                            "(x+2)(x-7) \\le 0", "x^2 \\le 5x + 14"], problem) == [
+        True, True, True, False, False, False, False, False]
+    assert grade("x \\in [-2,7]", ["-2 \\le x \\le 7", "-2 \\le t \\le 7"]) == [True, False]
+    assert grade("(-\\infty, 3)", ["x < 3", "3 > x", "x \\le 3", "x > 3"]) == [
+        True, True, False, False]
 
 
 @pytest.mark.parametrize("box", ["\\hspace{1cm}", "\\vphantom{7}", "\\phantom{42}", "\u200b",
