@@ -28,8 +28,8 @@ held-out format rate with the plain prompt at 0.000 after 30 steps, "shaped" rai
 with the same seed and learning rate. A likely reason (not measured token by token): the
 unbiased weight is small exactly on the format tokens the base model does not write unprompted.
 Both bound the push a negative advantage gives a sequence the plain prompt would never write,
-which the earlier unweighted update lacked. From `scaffold_steps` on, training is plain on-policy GRPO.
-docs/algorithm.md has the full objective.
+which the earlier unweighted update lacked. From `scaffold_steps` on, training is plain
+on-policy GRPO. docs/algorithm.md has the full objective.
 """
 
 from __future__ import annotations
