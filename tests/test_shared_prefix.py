@@ -8,18 +8,25 @@ weights and SDPA attention; all 30 layers made this file take 3.5 minutes on 2 c
 bench/shared_prefix.py measures the full model's differences). Batches have two groups whose
 prompts have different lengths (left-padded) and completions of different lengths
 (right-padded).
+
+Order independence: every test builds its own model, and the TRL reference runs in float32 by
+construction, not by whatever process-wide state earlier tests left. (Once a GRPOTrainer is
+built with GRPOConfig's default `bf16=True`, accelerate's process-wide AcceleratorState says
+bf16, a later `Accelerator()` inherits it, and TRL's `accelerator.autocast()` ran the reference
+in bfloat16: two tests here passed alone and failed after tests/test_online_stream.py.)
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from types import SimpleNamespace
 
 import pytest
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, PartialState
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOTrainer
 from trl.trainer.utils import add_fused_lm_head, entropy_from_logits, selective_log_softmax
@@ -44,8 +51,9 @@ def folder() -> str:
     return ensure_converted("embedded:smollm2-135m-instruct")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def model(folder: str) -> AutoModelForCausalLM:
+    """A fresh model per test: tests patch it (fused head), checkpoint it or switch its mode."""
     torch.manual_seed(0)
     return load(folder).train()
 
@@ -79,16 +87,36 @@ def fresh_log(monkeypatch) -> None:
 
 
 @pytest.fixture
-def fused(model) -> Iterator[AutoModelForCausalLM]:
+def fused(model) -> AutoModelForCausalLM:
     """The model with TRL's fused LM head, as GRPOTrainer patches it (temperature 0.7)."""
     add_fused_lm_head(model, temperature=0.7, outputs=("log_probs", "entropy"))
-    yield model
-    del model.forward  # the patch is an instance attribute over the class's forward
+    return model
+
+
+@pytest.fixture
+def bf16_accelerator_state() -> Iterator[None]:
+    """The process-wide AcceleratorState as a Trainer built with GRPOConfig's defaults leaves
+    it (mixed precision bf16); the state before is restored afterwards."""
+    saved = dict(AcceleratorState._shared_state), dict(PartialState._shared_state)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    Accelerator(cpu=True, mixed_precision="bf16")
+    try:
+        yield
+    finally:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        AcceleratorState._shared_state.update(saved[0])
+        PartialState._shared_state.update(saved[1])
 
 
 def trl_reference(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """TRL 1.16's own per-sample scoring of the batch (the trainer's path today)."""
-    trainer = SimpleNamespace(accelerator=Accelerator(cpu=True))
+    """TRL 1.16's own per-sample scoring of the batch (the trainer's path today), in float32.
+
+    Why a stand-in accelerator: TRL runs the forward under `self.accelerator.autocast()`, and a
+    real `Accelerator()` takes its mixed precision from the process-wide state that any earlier
+    Trainer set (bf16 by GRPOConfig's default), which would make this reference bfloat16.
+    """
+    trainer = SimpleNamespace(accelerator=SimpleNamespace(autocast=nullcontext,
+                                                          is_main_process=True))
     input_ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
     mask = torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1)
     logps, entropies, _ = GRPOTrainer._get_per_token_logps_and_entropies(
@@ -147,6 +175,14 @@ def test_trainer_path_matches_trl_with_fused_head(fused, batch, caplog):
     torch.testing.assert_close(entropies, ref_entropies, **LOGP_TOL)
     assert_same_gradients(gradients(fused, logps, entropies),
                           gradients(fused, ref_logps, ref_entropies))
+
+
+def test_reference_stays_float32_after_a_bf16_trainer(fused, batch, bf16_accelerator_state):
+    """The order dependence that reverted this work: the reference must not inherit bf16."""
+    assert Accelerator(cpu=True).mixed_precision == "bf16"  # what an earlier test leaves behind
+    with torch.no_grad():
+        logps, _ = grouped_completion_logps(fused, *batch.values(), GROUP, fused_lm_head=True)
+        torch.testing.assert_close(logps, trl_reference(fused, batch)[0], **LOGP_TOL)
 
 
 def test_logits_path_matches_per_sample_with_temperature(model, batch):
