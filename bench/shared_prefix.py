@@ -1,9 +1,12 @@
 """Shared-prefix scoring and generation vs today's per-sample path, side by side in one run.
 
     PYTHONPATH=$PWD .venv/bin/python -m bench.shared_prefix [--repeats 3]   # from the repo root
+    PYTHONPATH=$PWD python -m bench.shared_prefix --device cuda        # the GPU variant
 
 The embedded SmolLM2-135M-Instruct (all 30 layers, float32, train mode, TRL's fused LM head
-patched on as GRPOTrainer does) scores one GRPO group per scenario:
+patched on as GRPOTrainer does) scores one GRPO group per scenario, through the functions the
+trainers call (`reasoning_rl/objective/shared_prefix_trainer.py` routes TRL's scoring and the
+transformers sampler through them):
 
 - `smoke`: recipes/smoke_cpu.yaml's prompt (system prompt, 3 worked examples, a problem; chat
   template) with 4 completions of 40 tokens;
@@ -19,7 +22,9 @@ log-prob difference and the largest per-parameter relative gradient difference b
 modes (full model, warm-up step). Then each mode's peak memory is measured alone in a fresh
 process: the rise of its peak RSS (VmHWM, reset through /proc/self/clear_refs) over its resting
 RSS during one forward+backward after a warm-up. The machine is shared: compare the ratios; the
-load average is printed before and after.
+load average is printed before and after. With `--device cuda` everything runs on the GPU
+(times after `torch.cuda.synchronize()`; peak memory is `torch.cuda.max_memory_allocated()`
+over the allocated memory at rest, in the same fresh process).
 """
 
 from __future__ import annotations
@@ -98,7 +103,13 @@ def load_model():
     return model.train(), AutoTokenizer.from_pretrained(folder)
 
 
-def step(model, mode: str, batch: tuple[torch.Tensor, ...], group: int) -> torch.Tensor:
+def sync() -> None:
+    """Wait for queued GPU work, so wall times measure it (no-op on CPU)."""
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def step(model, mode: str, batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
     """One scoring forward+backward as the trainer's loss does it; returns the log-probs."""
     from reasoning_rl.objective.shared_prefix import (
         grouped_completion_logps,
@@ -107,13 +118,14 @@ def step(model, mode: str, batch: tuple[torch.Tensor, ...], group: int) -> torch
 
     model.zero_grad(set_to_none=True)
     if mode == "shared":
-        logps, entropies = grouped_completion_logps(model, *batch, group, compute_entropy=True,
+        logps, entropies = grouped_completion_logps(model, *batch, compute_entropy=True,
                                                     fused_lm_head=True)
     else:
         logps, entropies = per_sample_completion_logps(model, *batch, compute_entropy=True,
                                                        fused_lm_head=True)
-    weights = torch.linspace(-1.0, 1.0, logps.numel()).view_as(logps)
+    weights = torch.linspace(-1.0, 1.0, logps.numel(), device=logps.device).view_as(logps)
     ((logps * weights).sum() + 0.01 * entropies.sum()).backward()
+    sync()
     return logps.detach()
 
 
@@ -126,18 +138,20 @@ def generation_seconds(model, mode: str, ids: torch.Tensor, scenario: Scenario) 
     options = {"do_sample": True, "max_new_tokens": scenario.width,
                "min_new_tokens": scenario.width, "pad_token_id": 0}
     torch.manual_seed(0)
+    sync()
     start = time.perf_counter()
     if mode == "shared":
-        out = generate_grouped(model, ids, mask, scenario.group, **options)
+        out = generate_grouped(model, ids, mask, **options)
     else:
         out = model.generate(input_ids=ids, attention_mask=mask, **options)
+    sync()
     seconds = time.perf_counter() - start
     assert out.shape == (ids.size(0), ids.size(1) + scenario.width), out.shape
     model.train()
     return seconds
 
 
-def setup(index: int):
+def setup(index: int, device: str):
     """The model, in train mode, and the scenario's batch (its completions are random tokens)."""
     scenario = SCENARIOS[index]
     torch.manual_seed(0)
@@ -145,27 +159,33 @@ def setup(index: int):
     ids = prompt_ids(scenario, tokenizer)
     completions = torch.randint(100, 40000, (scenario.group, scenario.width),
                                 generator=torch.Generator().manual_seed(0))
-    return scenario, model, (ids, torch.ones_like(ids), completions, torch.ones_like(completions))
+    batch = (ids, torch.ones_like(ids), completions, torch.ones_like(completions))
+    return scenario, model.to(device), tuple(t.to(device) for t in batch)
 
 
-def memory_child(index: int, mode: str) -> dict:
+def memory_child(index: int, mode: str, device: str) -> dict:
     """Peak memory of one mode's forward+backward, alone in a fresh process (after a warm-up)."""
-    scenario, model, batch = setup(index)
-    step(model, mode, batch, scenario.group)
+    _, model, batch = setup(index, device)
+    step(model, mode, batch)
     model.zero_grad(set_to_none=True)
+    if device == "cuda":
+        resting = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        step(model, mode, batch)
+        return {"peak_mb": (torch.cuda.max_memory_allocated() - resting) / 2**20}
     resting = memory_kb("VmRSS")
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset VmHWM to the current RSS
-    step(model, mode, batch, scenario.group)
+    step(model, mode, batch)
     return {"peak_mb": (memory_kb("VmHWM") - resting) / 1024}
 
 
-def timing_child(index: int, repeats: int) -> dict:
+def timing_child(index: int, repeats: int, device: str) -> dict:
     """Both modes in one process, alternating, so the shared machine's load hits them alike."""
-    scenario, model, batch = setup(index)
-    logps = {mode: step(model, mode, batch, scenario.group) for mode in MODES}  # warm-up
+    scenario, model, batch = setup(index, device)
+    logps = {mode: step(model, mode, batch) for mode in MODES}  # warm-up
     grads = {n: p.grad.clone() for n, p in model.named_parameters()}  # of the shared step
-    step(model, "per-sample", batch, scenario.group)
+    step(model, "per-sample", batch)
     grad_diff = max(((grads[n] - p.grad).norm() / p.grad.norm()).item()
                     for n, p in model.named_parameters() if p.grad.norm() > 0)
     del grads
@@ -174,7 +194,7 @@ def timing_child(index: int, repeats: int) -> dict:
     for _ in range(repeats):
         for mode in MODES:
             start = time.perf_counter()
-            step(model, mode, batch, scenario.group)
+            step(model, mode, batch)
             seconds[mode].append(time.perf_counter() - start)
     model.zero_grad(set_to_none=True)
     for _ in range(repeats):
@@ -196,11 +216,11 @@ def run_child(*args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(index: int, repeats: int) -> dict:
+def measure(index: int, repeats: int, device: str) -> dict:
     """Timing and differences (one process), then each mode's peak memory (fresh processes)."""
-    results = run_child("--child", str(index), "--repeats", str(repeats))
+    results = run_child("--child", str(index), "--repeats", str(repeats), "--device", device)
     for mode in MODES:
-        results[mode].update(run_child("--child", str(index), "--mode", mode))
+        results[mode].update(run_child("--child", str(index), "--mode", mode, "--device", device))
     return results
 
 
@@ -232,18 +252,22 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--only", type=int, nargs="*", help="scenario indices (default all)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA GPU here")
     if args.child is not None:
-        result = (memory_child(args.child, args.mode) if args.mode
-                  else timing_child(args.child, args.repeats))
+        result = (memory_child(args.child, args.mode, args.device) if args.mode
+                  else timing_child(args.child, args.repeats, args.device))
         print(json.dumps(result))
         return
-    print(f"load average before: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
+    where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"{os.cpu_count()} CPUs"
+    print(f"device: {where}; load average before: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
     lines = [HEADER]
     for index, scenario in enumerate(SCENARIOS):
         if args.only is None or index in args.only:
-            lines.append(row(scenario, measure(index, args.repeats)))
+            lines.append(row(scenario, measure(index, args.repeats, args.device)))
         print(lines[-1], flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)\n")
     print("\n".join(lines))

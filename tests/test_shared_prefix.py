@@ -27,7 +27,7 @@ import pytest
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState, PartialState
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from trl import GRPOTrainer
 from trl.trainer.utils import add_fused_lm_head, entropy_from_logits, selective_log_softmax
 
@@ -36,7 +36,7 @@ from reasoning_rl.objective import shared_prefix
 from reasoning_rl.objective.shared_prefix import (
     generate_grouped,
     grouped_completion_logps,
-    groups_share_prompts,
+    shared_prompts,
 )
 
 GROUP = 3
@@ -136,6 +136,11 @@ def logits_reference(model, batch: dict[str, torch.Tensor], temperature: float
             entropy_from_logits(logits).masked_fill(mask, 0.0))
 
 
+def prefix_lines(caplog) -> list[str]:
+    """This module's log lines (caplog also holds other libraries', e.g. transformers' load)."""
+    return [r.getMessage() for r in caplog.records if r.name == shared_prefix.__name__]
+
+
 def gradients(model, logps: torch.Tensor, entropies: torch.Tensor) -> dict[str, torch.Tensor]:
     """Parameter gradients of a loss mixing every log-prob and entropy with fixed weights."""
     weights = torch.linspace(-1.0, 1.0, logps.numel()).view_as(logps)
@@ -167,9 +172,9 @@ def embedded_tokens(model) -> Iterator[list[int]]:
 
 def test_trainer_path_matches_trl_with_fused_head(fused, batch, caplog):
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
-        logps, entropies = grouped_completion_logps(fused, *batch.values(), GROUP,
+        logps, entropies = grouped_completion_logps(fused, *batch.values(),
                                                     compute_entropy=True, fused_lm_head=True)
-    assert not caplog.records  # the shared path ran, no fallback
+    assert not prefix_lines(caplog)  # the shared path ran, no fallback
     ref_logps, ref_entropies = trl_reference(fused, batch)
     torch.testing.assert_close(logps, ref_logps, **LOGP_TOL)
     torch.testing.assert_close(entropies, ref_entropies, **LOGP_TOL)
@@ -181,13 +186,13 @@ def test_reference_stays_float32_after_a_bf16_trainer(fused, batch, bf16_acceler
     """The order dependence that reverted this work: the reference must not inherit bf16."""
     assert Accelerator(cpu=True).mixed_precision == "bf16"  # what an earlier test leaves behind
     with torch.no_grad():
-        logps, _ = grouped_completion_logps(fused, *batch.values(), GROUP, fused_lm_head=True)
+        logps, _ = grouped_completion_logps(fused, *batch.values(), fused_lm_head=True)
         torch.testing.assert_close(logps, trl_reference(fused, batch)[0], **LOGP_TOL)
 
 
 def test_logits_path_matches_per_sample_with_temperature(model, batch):
     with embedded_tokens(model) as counts:
-        logps, entropies = grouped_completion_logps(model, *batch.values(), GROUP,
+        logps, entropies = grouped_completion_logps(model, *batch.values(),
                                                     temperature=0.7, compute_entropy=True)
     prompt_width, width = batch["prompt_ids"].size(1), batch["completion_ids"].size(1)
     # each group's prompt once (all but its last token), then last prompt token + completion
@@ -208,7 +213,7 @@ def test_lora_gradients_match(folder, batch):
     config = LoraConfig(r=8, target_modules=["q_proj", "v_proj", "up_proj"], lora_dropout=0.0,
                         init_lora_weights=False)  # B != 0, so A's gradients are not all zero
     peft_model = get_peft_model(base, config).train()
-    logps, entropies = grouped_completion_logps(peft_model, *batch.values(), GROUP,
+    logps, entropies = grouped_completion_logps(peft_model, *batch.values(),
                                                 compute_entropy=True, fused_lm_head=True)
     ref_logps, ref_entropies = trl_reference(peft_model, batch)
     torch.testing.assert_close(logps, ref_logps, **LOGP_TOL)
@@ -217,25 +222,51 @@ def test_lora_gradients_match(folder, batch):
     assert_same_gradients(grads, gradients(peft_model, ref_logps, ref_entropies))
 
 
-def test_prompts_differing_within_a_group_fall_back_once(model, batch, caplog):
-    mixed = dict(batch, prompt_ids=batch["prompt_ids"].roll(1, dims=0),
-                 prompt_mask=batch["prompt_mask"].roll(1, dims=0))
+def test_rows_in_any_order_share_their_prompt_exactly(model, batch, caplog):
+    """TRL shuffles rows across micro-batches (`algorithm: trl`): rows match by prompt tokens."""
+    order = torch.tensor([4, 0, 5, 2, 1, 3])
+    shuffled = {key: value[order] for key, value in batch.items()}
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), \
+            embedded_tokens(model) as counts:
+        logps, entropies = grouped_completion_logps(model, *shuffled.values(),
+                                                    compute_entropy=True)
+    assert not prefix_lines(caplog)
+    assert counts[0] == 2 * (batch["prompt_ids"].size(1) - 1)  # two distinct prompts, once each
+    ref = logits_reference(model, shuffled, 1.0)
+    torch.testing.assert_close(logps, ref[0], **LOGP_TOL)
+    assert_same_gradients(gradients(model, logps, entropies), gradients(model, *ref))
+
+
+def test_rows_without_a_shared_prompt_fall_back_once(model, batch, caplog):
+    single = {key: value[[0, GROUP]] for key, value in batch.items()}  # one row per group
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), torch.no_grad():
         for _ in range(2):
-            logps, _ = grouped_completion_logps(model, *mixed.values(), GROUP)
-    assert [r.getMessage() for r in caplog.records] == [
-        "shared prefix off, each row forwards its own prompt: the prompts differ within a group"]
+            logps, _ = grouped_completion_logps(model, *single.values())
+    assert prefix_lines(caplog) == [
+        "shared prefix off, each row forwards its own prompt: no two rows share a prompt"]
     with torch.no_grad():
-        torch.testing.assert_close(logps, logits_reference(model, mixed, 1.0)[0], **LOGP_TOL)
+        torch.testing.assert_close(logps, logits_reference(model, single, 1.0)[0], **LOGP_TOL)
+
+
+def test_dropout_in_training_falls_back_and_eval_shares(folder, batch, caplog):
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32,
+                                                 num_hidden_layers=LAYERS, attention_dropout=0.1)
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), torch.no_grad():
+        grouped_completion_logps(model.train(), *batch.values())
+        assert "dropout is active" in prefix_lines(caplog)[0]
+        logps, _ = grouped_completion_logps(model.eval(), *batch.values())
+        torch.testing.assert_close(logps, logits_reference(model, batch, 1.0)[0], **LOGP_TOL)
+    assert len(prefix_lines(caplog)) == 1  # in eval mode dropout is off: shared, no new line
 
 
 def test_gradient_checkpointing_falls_back_and_stays_exact(model, batch, caplog):
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     try:
         with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
-            logps, entropies = grouped_completion_logps(model, *batch.values(), GROUP,
+            logps, entropies = grouped_completion_logps(model, *batch.values(),
                                                         compute_entropy=True)
-        assert "gradient checkpointing" in caplog.records[0].getMessage()
+        assert "gradient checkpointing" in prefix_lines(caplog)[0]
         ref = logits_reference(model, batch, 1.0)
         torch.testing.assert_close(logps, ref[0], **LOGP_TOL)
         assert_same_gradients(gradients(model, logps, entropies), gradients(model, *ref))
@@ -243,20 +274,35 @@ def test_gradient_checkpointing_falls_back_and_stays_exact(model, batch, caplog)
         model.gradient_checkpointing_disable()
 
 
+def test_a_cache_left_empty_is_refused(model, batch):
+    """The last guard: a layer that dropped `past_key_values` leaves the prompt's cache empty
+    (transformers' checkpointed layers do so in training mode)."""
+
+    class DropsItsCache(torch.nn.Module):
+        def forward(self, **kwargs):
+            return SimpleNamespace(past_key_values=DynamicCache(config=model.config))
+
+    shared = shared_prompts(batch["prompt_ids"], batch["prompt_mask"])
+    reason = shared_prefix._prompt_cache(DropsItsCache(), batch["prompt_ids"],
+                                         batch["prompt_mask"], shared)
+    assert reason == "the model did not keep the prompt's keys and values in its cache"
+
+
 @pytest.mark.parametrize("change, reason", [
-    (lambda ids, mask: (ids[:4], mask[:4]), "the batch of 4 rows is not whole groups of 3"),
+    (lambda ids, mask: (ids[2:4], mask[2:4]), "no two rows share a prompt"),
     (lambda ids, mask: (ids.flip(1), mask.flip(1)), "the prompts are not left-padded"),
     (lambda ids, mask: (ids[:, -1:], mask[:, -1:]), "one-token prompts: nothing to compute once"),
 ])
 def test_layouts_that_cannot_share_are_named(batch, change, reason):
-    assert groups_share_prompts(batch["prompt_ids"], batch["prompt_mask"], GROUP) is None
-    assert groups_share_prompts(*change(batch["prompt_ids"], batch["prompt_mask"]),
-                                GROUP) == reason
+    shared = shared_prompts(batch["prompt_ids"], batch["prompt_mask"])
+    assert shared.firsts.tolist() == [0, GROUP]
+    assert shared.of_row.tolist() == [0] * GROUP + [1] * GROUP
+    assert shared_prompts(*change(batch["prompt_ids"], batch["prompt_mask"])) == reason
 
 
 def test_fused_head_refuses_a_second_temperature(model, batch):
     with pytest.raises(ValueError, match="patched with"):
-        grouped_completion_logps(model, *batch.values(), GROUP, temperature=0.7,
+        grouped_completion_logps(model, *batch.values(), temperature=0.7,
                                  fused_lm_head=True)
 
 
@@ -269,8 +315,8 @@ def test_generate_grouped_prefills_once_and_decodes_the_same(model, batch, caplo
         plain = model.generate(input_ids=ids, attention_mask=mask, **options)
         with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), \
                 embedded_tokens(model) as counts:
-            grouped = generate_grouped(model, ids, mask, GROUP, **options)
-        assert not caplog.records
+            grouped = generate_grouped(model, ids, mask, **options)
+        assert not prefix_lines(caplog)
         assert counts[:2] == [2 * (ids.size(1) - 1), 2 * GROUP]  # prompts once, last token each
         assert torch.equal(grouped.sequences, plain.sequences)
         for step_grouped, step_plain in zip(grouped.logits, plain.logits, strict=True):
@@ -288,7 +334,7 @@ def test_a_sliding_window_cache_falls_back(batch, caplog):
                          use_sliding_window=True, sliding_window=4, max_window_layers=0)
     model = AutoModelForCausalLM.from_config(config)  # a tiny random Qwen2, sliding layers only
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), torch.no_grad():
-        logps, _ = grouped_completion_logps(model, *batch.values(), GROUP)
+        logps, _ = grouped_completion_logps(model, *batch.values())
         reference = logits_reference(model, batch, 1.0)[0]
-    assert "DynamicCache of full layers" in caplog.records[0].getMessage()
+    assert "DynamicCache of full layers" in prefix_lines(caplog)[0]
     torch.testing.assert_close(logps, reference, **LOGP_TOL)
