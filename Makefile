@@ -15,6 +15,7 @@ PYTEST_ARGS ?= -m "not slow"
 DOCTEST_MODULES := reasoning_rl/__init__.py reasoning_rl/config.py reasoning_rl/typecheck.py \
 	reasoning_rl/errors.py reasoning_rl/overrides.py reasoning_rl/objective/section.py \
 	reasoning_rl/objective/loss.py reasoning_rl/objective/batch.py reasoning_rl/objective/__init__.py \
+	reasoning_rl/objective/shared_prefix.py reasoning_rl/objective/shared_prefix_trainer.py \
 	reasoning_rl/prompting.py reasoning_rl/dataset.py reasoning_rl/checkpoint.py \
 	reasoning_rl/run_log.py reasoning_rl/atomic.py reasoning_rl/objective/scaffold.py \
 	reasoning_rl/eval/pass_at_k.py \

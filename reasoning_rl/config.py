@@ -98,6 +98,10 @@ class ModelSection:
     name_or_path: str = "embedded:smollm2-135m-instruct"
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     lora: LoraSection | None = None
+    # Each group's prompt forwarded once (loss, log-prob passes, transformers prefill) where
+    # that is exact; elsewhere, or false, each completion forwards its own copy of the prompt.
+    # See reasoning_rl/objective/shared_prefix.py.
+    shared_prefix: bool = True
 
 
 @dataclass

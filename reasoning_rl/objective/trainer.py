@@ -60,6 +60,7 @@ from reasoning_rl.objective.section import (
     minibatch_problems,
     objective_problems,
 )
+from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixMixin
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.
@@ -96,12 +97,14 @@ class _Round:
     hinted: torch.Tensor  # (rows,) bool: sampled from the scaffold's prompt
 
 
-class MagistralGRPOTrainer(trl.GRPOTrainer):
+class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     """GRPOTrainer whose advantages, group filter, minibatches and loss are Magistral's.
 
     Same constructor as `trl.GRPOTrainer`, plus the keywords `objective` and `scaffold` (the
     prompt with `objective.scaffold_examples` for a problem text; see
-    `reasoning_rl.objective.scaffold`). `args.steps_per_generation` must be
+    `reasoning_rl.objective.scaffold`) and `shared_prefix` (default True: each group's prompt
+    forwarded once in scoring and in transformers generation where exact; see
+    `reasoning_rl.objective.shared_prefix_trainer`). `args.steps_per_generation` must be
     `objective.minibatches` x `args.gradient_accumulation_steps`.
     """
 
