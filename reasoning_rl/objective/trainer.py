@@ -14,10 +14,12 @@ completions` returns the batch dict, `_prepare_inputs` buffers it as micro-batch
 `compute_loss` delegates to `_compute_loss`. We override those, plus `_calculate_rewards` (to
 see the raw rewards), `_generate` (the scaffold's prompt swap) and `training_step` (to skip an
 optimizer step with nothing to learn before any backward: under DeepSpeed, accelerate's
-`backward` already steps the engine). Everything else (sampling, generation, reward calls,
-vLLM, logging, the optimizer loop) stays TRL's. If a TRL upgrade stops calling these methods or
-changes the batch keys we read, `require` raises instead of silently training with TRL's
-objective, and tests/objective/test_trainer.py compares the applied gradient with one computed
+`backward` already steps the engine). Scoring (`_get_per_token_logps_and_entropies`) and the
+transformers sampler's prefill come from `SharedPrefixMixin`, shared with `algorithm: trl`:
+each group's prompt forwarded once where that is exact. Everything else (sampling, reward
+calls, vLLM, logging, the optimizer loop) stays TRL's. If a TRL upgrade stops calling these
+methods or changes the batch keys we read, `require` raises instead of silently training with
+TRL's objective, and tests/objective/test_trainer.py compares the applied gradient with one computed
 independently from the paper's formula.
 """
 
