@@ -22,7 +22,9 @@ completion tokens / the rest of the step), peak GPU memory (allocated and reserv
 DIR/gpu_check.json and DIR/gpu_check.md after every case, so a run cut short keeps its cases.
 The tokenizer is the embedded SmolLM2 one (49,152 tokens; ids above it decode to nothing): give
 its folder with --tokenizer, or the embedded model is used. `--budget-s` skips the cases that
-would not finish in time. Docs: docs/gpu.md.
+would not finish in time. `--shared-prefix` then also runs bench/shared_prefix.py on the GPU
+(each group's prompt forwarded once vs per sample, Qwen2.5-1.5B's architecture with random
+weights, float32; its table goes to DIR/shared_prefix.md). Docs: docs/gpu.md.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import argparse
 import gc
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -316,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", nargs="*", default=[c.name for c in CASES])
     parser.add_argument("--tokenizer", type=Path, default=None,
                         help=f"tokenizer folder (default {DEFAULT_TOKENIZER}, else embedded)")
+    parser.add_argument("--shared-prefix", action="store_true",
+                        help="also run bench/shared_prefix.py on the GPU (not with --dry-run)")
     args = parser.parse_args(argv)
     args.steps = args.steps or (2 if args.dry_run else 3)
     args.completion = args.completion or (8 if args.dry_run else 1024)
@@ -341,7 +347,17 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "gpu_check.json").write_text(json.dumps(report, indent=2))
     (args.out / "gpu_check.md").write_text(markdown(report))
     print(markdown(report))
+    if args.shared_prefix and not args.dry_run:
+        shared_prefix_bench(args.out, args.tokenizer)
     return 0
+
+
+def shared_prefix_bench(out: Path, tokenizer: Path) -> None:
+    """bench/shared_prefix.py's GPU variant; its output to OUT/shared_prefix.md as it comes."""
+    command = [sys.executable, "-m", "bench.shared_prefix", "--device", "cuda", "--model",
+               "Qwen/Qwen2.5-1.5B-Instruct", "--tokenizer", str(tokenizer), "--repeats", "3"]
+    with open(out / "shared_prefix.md", "w") as log:  # a run cut short keeps its rows
+        subprocess.run(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, check=False)
 
 
 if __name__ == "__main__":

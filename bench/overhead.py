@@ -66,6 +66,8 @@ def overrides(args: argparse.Namespace, variant: str, out_dir: str) -> list[str]
         # Every completion gets exactly `tokens` tokens, so each step does the same work.
         f"trainer.generation_kwargs={{min_new_tokens: {args.tokens}}}",
         f"eval.heldout.limit={args.eval_problems}", f"eval.max_new_tokens={args.tokens}",
+        # The framework's overhead, not its compute savings: `bare` has no shared prefix.
+        "model.shared_prefix=false",
     ]
     if variant == "magistral":
         return common + ["algorithm=magistral", "objective.max_refill_rounds=0"]

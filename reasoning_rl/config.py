@@ -98,6 +98,11 @@ class ModelSection:
     name_or_path: str = "embedded:smollm2-135m-instruct"
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     lora: LoraSection | None = None
+    # Each group's prompt forwarded once (loss, log-prob passes, transformers prefill) where
+    # that is exact; elsewhere, or false, each completion forwards its own copy of the prompt.
+    # See reasoning_rl/objective/shared_prefix.py. Off by default until a whole training run
+    # with it on is measured (docs/benchmarks.md): the shipped results were measured without it.
+    shared_prefix: bool = False
 
 
 @dataclass

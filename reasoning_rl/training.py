@@ -273,10 +273,11 @@ def check_rollout(recipe: Recipe) -> None:
 
 
 def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_funcs, dataset):
-    """TRL's GRPOTrainer (`algorithm: trl`), or our Magistral subclass (`algorithm: magistral`)."""
+    """TRL's GRPOTrainer (`algorithm: trl`), or our Magistral subclass (`algorithm: magistral`),
+    both scoring each group's prompt once where exact (`model.shared_prefix`)."""
     from transformers.trainer_callback import ProgressCallback
-    from trl import GRPOTrainer
 
+    from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixGRPOTrainer
     from reasoning_rl.sandbox_metrics import SandboxMetrics
 
     callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
@@ -285,7 +286,8 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
                  checkpoint.CommitCheckpoints(recipe.run_dir, recipe.run.keep_checkpoints)]
     kwargs = {"model": model, "args": args, "reward_funcs": reward_funcs,
               "train_dataset": dataset, "processing_class": tokenizer,
-              "peft_config": peft_config, "callbacks": callbacks}
+              "peft_config": peft_config, "callbacks": callbacks,
+              "shared_prefix": recipe.model.shared_prefix}
     from reasoning_rl.online import hooks
     from reasoning_rl.vllm_cpu import colocate_engine_defaults
 
@@ -299,7 +301,7 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
             trainer = MagistralGRPOTrainer(objective=recipe.objective,
                                            scaffold=scaffold_prompt(recipe, tokenizer), **kwargs)
         else:
-            trainer = GRPOTrainer(**kwargs)
+            trainer = SharedPrefixGRPOTrainer(**kwargs)
     if asynchronous:
         lora = recipe.model.lora
         hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir,

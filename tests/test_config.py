@@ -88,6 +88,8 @@ MALFORMED = [
     ("wrong scalar type", "run: {name: t, seed: abc}", "run.seed: expected an integer"),
     ("bad literal", "model: {dtype: float8}", "model.dtype: expected one of"),
     ("lora wrong type", "model: {lora: {r: sixteen}}", "model.lora.r: expected an integer"),
+    ("shared prefix not a boolean", "model: {shared_prefix: sometimes}",
+     "model.shared_prefix: expected true/false"),
     ("unknown trainer field", "trainer: {lerning_rate: 0.1}",
      "trainer.lerning_rate: not a TRL GRPOConfig field; did you mean learning_rate"),
     ("trainer wrong type", "trainer: {num_generations: four}",
@@ -265,6 +267,12 @@ def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
                  "trainer.per_device_train_batch_size=3", "trainer.num_generations=2"]) == 2
     assert "trainer: TRL rejects these settings" in capsys.readouterr().err
     assert not (tmp_path / "runs").exists()
+
+
+def test_shared_prefix_is_off_by_default_and_a_recipe_key_turns_it_on(tmp_path, data_file):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    assert load_recipe(path).model.shared_prefix is False
+    assert load_recipe(path, ["model.shared_prefix=true"]).model.shared_prefix is True
 
 
 def test_lora_dropout_defaults_to_zero_so_importance_ratios_are_not_noise(tmp_path, data_file):

@@ -18,6 +18,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.plan.launch import batch_for
 
@@ -71,11 +73,21 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
     from transformers import AutoTokenizer, TrainerCallback
     from trl import GRPOConfig
 
+    from reasoning_rl.objective import shared_prefix
     from reasoning_rl.objective.section import ObjectiveSection
     from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
-    ds_file, model_dir, out_dir = sys.argv[1:4]
+    ds_file, model_dir, out_dir, checkpointing = sys.argv[1:5]
     calls = []
+    loss_prompt_passes = []  # shared-prefix prompt passes with gradients: the loss's
+    prompt_cache = shared_prefix._prompt_cache
+
+    def counting(model, *args, **kwargs):
+        if torch.is_grad_enabled():
+            loss_prompt_passes.append(type(model).__name__)
+        return prompt_cache(model, *args, **kwargs)
+
+    shared_prefix._prompt_cache = counting
 
     def reward(prompts, completions, **kwargs):
         # Batch 1: every group all-equal. Batch 2: every group informative. Batch 3: only the
@@ -116,12 +128,13 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
                       per_device_train_batch_size=2, gradient_accumulation_steps=4,
                       steps_per_generation=4, num_generations=2, max_completion_length=6,
                       max_steps=3, learning_rate=1e-3, report_to="none", save_strategy="no",
-                      logging_steps=1, beta=0.0, seed=0)
+                      logging_steps=1, beta=0.0, seed=0,
+                      gradient_checkpointing=checkpointing == "checkpointing")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     dataset = Dataset.from_dict({"prompt": [f"Count to {i}." for i in range(16)]})
     trainer = MagistralGRPOTrainer(model=model_dir, args=args, reward_funcs=[reward],
                                    train_dataset=dataset, processing_class=tokenizer,
-                                   objective=ObjectiveSection())
+                                   objective=ObjectiveSection(), shared_prefix=True)
     watch = Watch()
     trainer.add_callback(watch)
     trainer.train()
@@ -134,6 +147,7 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
         "moments_after": len(s[2]["moments"]),
         "skipped": [e.get("magistral/skipped_step") for e in trainer.state.log_history
                     if "loss" in e],
+        "loss_prompt_passes": sorted(set(loss_prompt_passes)),
     }))
 """)
 
@@ -187,24 +201,30 @@ def test_zero2_engine_takes_a_real_optimizer_step_on_cpu(tmp_path):
         assert change > 0, f"{name} did not change in the optimizer step"
 
 
-def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path, small_model):
+@pytest.mark.parametrize("checkpointing", ["checkpointing", "no-checkpointing"])
+def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path, small_model,
+                                                                        checkpointing):
     """The Magistral trainer on a real ZeRO-2 engine (one CPU process): a batch whose groups all
     tie leaves weights, fp32 master weights, Adam moments and step counts bit-identical; an
     informative batch changes them, also when half of its micro-batches are empty. (The trainer
     before this test cleared gradients only after backward, where accelerate has already stepped
-    the engine; run here, it crashed first: DeepSpeed's backward refuses a loss with no graph.)"""
+    the engine; run here, it crashed first: DeepSpeed's backward refuses a loss with no graph.)
+    Without gradient checkpointing the loss runs the shared-prefix path through the engine (its
+    prompt pass and completion pass, one backward); with it, the per-sample fallback."""
     script = tmp_path / "magistral_zero2.py"
     script.write_text(MAGISTRAL_ZERO2)
     env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
            "MASTER_PORT": str(free_port()), "PYTHONPATH": str(REPO)}
     [result] = run_script([sys.executable, str(script), "recipes/accelerate/ds_zero2.json",
-                           small_model, str(tmp_path / "out")], env, timeout=420)
+                           small_model, str(tmp_path / "out"), checkpointing], env, timeout=420)
     assert (result["engine"], result["optimizer"], result["stage"]) == (
         "DeepSpeedEngine", "DeepSpeedZeroOptimizer", 2)
     assert result["skipped"] == [1.0, 0.0, 0.0]
     assert result["steps"] == [0, 0, 1, 2]
     assert result["skipped_identical"]
     assert result["second_changed"] and result["third_changed"] and result["moments_after"] > 0
+    shared = [] if checkpointing == "checkpointing" else ["DeepSpeedEngine"]
+    assert result["loss_prompt_passes"] == shared
 
 
 def test_two_cpu_processes_get_distinct_ranks_and_trl_batch(tmp_path):

@@ -14,10 +14,12 @@ completions` returns the batch dict, `_prepare_inputs` buffers it as micro-batch
 `compute_loss` delegates to `_compute_loss`. We override those, plus `_calculate_rewards` (to
 see the raw rewards), `_generate` (the scaffold's prompt swap) and `training_step` (to skip an
 optimizer step with nothing to learn before any backward: under DeepSpeed, accelerate's
-`backward` already steps the engine). Everything else (sampling, generation, reward calls,
-vLLM, logging, the optimizer loop) stays TRL's. If a TRL upgrade stops calling these methods or
-changes the batch keys we read, `require` raises instead of silently training with TRL's
-objective, and tests/objective/test_trainer.py compares the applied gradient with one computed
+`backward` already steps the engine). Scoring (`_get_per_token_logps_and_entropies`) and the
+transformers sampler's prefill come from `SharedPrefixMixin`, shared with `algorithm: trl`:
+each group's prompt forwarded once where that is exact. Everything else (sampling, reward
+calls, vLLM, logging, the optimizer loop) stays TRL's. If a TRL upgrade stops calling these
+methods or changes the batch keys we read, `require` raises instead of silently training with
+TRL's objective, and tests/objective/test_trainer.py compares the applied gradient with one computed
 independently from the paper's formula.
 """
 
@@ -61,6 +63,7 @@ from reasoning_rl.objective.section import (
     minibatch_problems,
     objective_problems,
 )
+from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixMixin
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.
@@ -97,12 +100,14 @@ class _Round:
     hinted: torch.Tensor  # (rows,) bool: sampled from the scaffold's prompt
 
 
-class MagistralGRPOTrainer(trl.GRPOTrainer):
+class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     """GRPOTrainer whose advantages, group filter, minibatches and loss are Magistral's.
 
     Same constructor as `trl.GRPOTrainer`, plus the keywords `objective` and `scaffold` (the
     prompt with `objective.scaffold_examples` for a problem text; see
-    `reasoning_rl.objective.scaffold`). `args.steps_per_generation` must be
+    `reasoning_rl.objective.scaffold`) and `shared_prefix` (default False; True: each group's prompt
+    forwarded once in scoring and in transformers generation where exact; see
+    `reasoning_rl.objective.shared_prefix_trainer`). `args.steps_per_generation` must be
     `objective.minibatches` x `args.gradient_accumulation_steps`.
     """
 

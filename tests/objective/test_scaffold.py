@@ -11,6 +11,7 @@ import copy
 
 import pytest
 import torch
+import trl
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
@@ -124,7 +125,8 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
 
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
                       max_completion_length=6, max_steps=1, report_to=[], use_cpu=True,
-                      save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0, max_grad_norm=0.0)
+                      save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0, max_grad_norm=0.0,
+                      bf16=False)  # float32: the reference is TRL's per-sample scoring
     objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")],
                                  scaffold_is_cap=cap, scaffold_weighting=weighting,
                                  scaffold_shaping_gamma=gamma)
@@ -186,8 +188,8 @@ def _logps(trainer, model, tokenizer, problems, inputs, hint):
     prompt = torch.tensor([[tokenizer.pad_token_id] * (width - len(r)) + r for r in rows])
     prompt_mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
     completion = inputs["completion_ids"]
-    logps, _, _ = trainer._get_per_token_logps_and_entropies(
-        model, torch.cat([prompt, completion], dim=1),
+    logps, _, _ = trl.GRPOTrainer._get_per_token_logps_and_entropies(  # TRL's per-sample
+        trainer, model, torch.cat([prompt, completion], dim=1),
         torch.cat([prompt_mask, inputs["completion_mask"]], dim=1), completion.shape[1])
     return logps
 

@@ -38,12 +38,16 @@ def base():
 
 
 def _config(tmp_path, **overrides) -> GRPOConfig:
-    # max_grad_norm=0 turns clipping off, so the captured gradient is the raw one.
+    # max_grad_norm=0 turns clipping off, so the captured gradient is the raw one. bf16=False:
+    # GRPOConfig's default bf16 autocasts the step on CPU too, and the references here are
+    # TRL's per-sample scoring, which equals the trainer's shared-prefix scoring within float32
+    # round-off, not within bfloat16's.
     values = {
         "per_device_train_batch_size": 4, "num_generations": GROUP, "max_completion_length": 8,
         "max_steps": 1, "report_to": [], "use_cpu": True, "logging_steps": 1,
         "save_strategy": "no", "beta": 0.0, "epsilon": 0.2, "epsilon_high": 0.28,
         "learning_rate": 1e-5, "max_grad_norm": 0.0, "temperature": 1.0, "seed": 0,
+        "bf16": False,
     }  # fmt: skip
     return GRPOConfig(output_dir=str(tmp_path), **{**values, **overrides})
 
@@ -112,16 +116,23 @@ class _GradCapture(TrainerCallback):
                 self.grads[name] = param.grad.detach().clone()
 
 
+def _trl_logps(trainer, model, *args, **kwargs):
+    """TRL's own per-sample scoring (each row with its own prompt), bypassing the trainer's
+    shared-prefix override, so the reference stays independent of the code under test."""
+    return trl.GRPOTrainer._get_per_token_logps_and_entropies(trainer, model, *args, **kwargs)
+
+
 def _reference_grads(trainer, model, inputs, reward_of_row, group_of_row
                      ) -> dict[str, torch.Tensor]:
     """Gradient of the paper's loss, -(1/K) sum_g sum_{i in g} A_i sum_t rho_it / L_g, by hand.
 
-    Token log-probs come from TRL's own helper (its fused LM head differs from a plain
-    log_softmax by a few 1e-2 nats on CPU); everything after them is independent of our code.
+    Token log-probs come from TRL's own per-sample helper (its fused LM head differs from a
+    plain log_softmax by a few 1e-2 nats on CPU); everything after them is independent of our
+    code.
     """
     model.zero_grad()
-    logps, _, _ = trainer._get_per_token_logps_and_entropies(
-        model,
+    logps, _, _ = _trl_logps(
+        trainer, model,
         torch.cat([inputs["prompt_ids"], inputs["completion_ids"]], dim=1),
         torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1),
         inputs["completion_ids"].shape[1],
@@ -296,11 +307,11 @@ def _paper_minibatch_grads(trainer, behaviour, policy, inputs, rewards, groups, 
     attention = torch.cat([inputs["prompt_mask"], inputs["completion_mask"]], dim=1)
     width = inputs["completion_ids"].shape[1]
     with torch.no_grad():
-        old, _, _ = trainer._get_per_token_logps_and_entropies(behaviour, ids, attention, width)
+        old, _, _ = _trl_logps(trainer, behaviour, ids, attention, width)
     if shift is not None:
         old = shift({"old_per_token_logps": old, "advantages": inputs["advantages"]})
     policy.zero_grad()
-    new, _, _ = trainer._get_per_token_logps_and_entropies(policy, ids, attention, width)
+    new, _, _ = _trl_logps(trainer, policy, ids, attention, width)
     mask = inputs["completion_mask"].float()
     rho = torch.exp(new - old)
     rewards, groups = torch.tensor(rewards), torch.tensor(groups)
@@ -345,8 +356,8 @@ def test_second_minibatch_gradient_is_the_clipped_paper_gradient(tmp_path, base)
     ids = torch.cat([second["prompt_ids"], second["completion_ids"]], dim=1)
     attention = torch.cat([second["prompt_mask"], second["completion_mask"]], dim=1)
     with torch.no_grad():  # the behaviour log-probs are the sampling (pre-step) policy's
-        sampled, _, _ = trainer._get_per_token_logps_and_entropies(
-            untrained, ids, attention, second["completion_ids"].shape[1])
+        sampled, _, _ = _trl_logps(
+            trainer, untrained, ids, attention, second["completion_ids"].shape[1])
     mask = second["completion_mask"].bool()
     torch.testing.assert_close(second["sampled_logps"][mask], sampled[mask], rtol=0, atol=1e-4)
     assert len(set(groups)) == 2  # whole groups per minibatch
