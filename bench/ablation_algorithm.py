@@ -24,11 +24,11 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import GRPOConfig, GRPOTrainer
 
-from reasoning_rl.config import load_recipe
-from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.objective.section import ObjectiveSection
+from reasoning_rl.data.prompting import build_prompt
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
-from reasoning_rl.prompting import build_prompt
+from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.objective_section import ObjectiveSection
 from rewards.trl_functions import correctness_reward, format_reward
 
 

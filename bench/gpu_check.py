@@ -41,12 +41,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.config import RewardSpec, load_recipe
-from reasoning_rl.dataset import load_canonical, to_grpo_dataset
-from reasoning_rl.model import load_tokenizer, lora_config, resolve_model_path
+from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
+from reasoning_rl.model.loading import load_tokenizer, lora_config, resolve_model_path
 from reasoning_rl.plan.launch import make_plan
 from reasoning_rl.plan.memory import GB
 from reasoning_rl.plan.model_size import known_config_path
+from reasoning_rl.recipe.config import RewardSpec, load_recipe
 from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
 REPO = Path(__file__).resolve().parents[1]

@@ -139,7 +139,7 @@ def uncovered(wheels: Path) -> list[str]:
 
 def copy_tokenizer(target: Path) -> None:
     """The embedded SmolLM2 tokenizer's files (no weights): the machine has no hub."""
-    from reasoning_rl.model import resolve_model_path
+    from reasoning_rl.model.loading import resolve_model_path
 
     source = Path(resolve_model_path("embedded:smollm2-135m-instruct"))
     target.mkdir(parents=True, exist_ok=True)

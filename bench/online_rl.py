@@ -25,8 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from reasoning_rl.config import load_recipe
-from reasoning_rl.run_log import read_metrics
+from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.run.metrics import read_metrics
 
 REPO = Path(__file__).resolve().parents[1]
 

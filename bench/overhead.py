@@ -120,9 +120,9 @@ def run_bare(args: argparse.Namespace, out_dir: str) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import GRPOConfig, GRPOTrainer
 
-    from reasoning_rl.config import import_object, load_recipe
-    from reasoning_rl.dataset import load_canonical, to_grpo_dataset
-    from reasoning_rl.model import resolve_model_path
+    from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
+    from reasoning_rl.model.loading import resolve_model_path
+    from reasoning_rl.recipe.config import import_object, load_recipe
 
     recipe = load_recipe(RECIPE, overrides(args, "trl", out_dir))
     folder = resolve_model_path(recipe.model.name_or_path)
@@ -143,7 +143,7 @@ def run_bare(args: argparse.Namespace, out_dir: str) -> dict[str, Any]:
 def run_framework(args: argparse.Namespace, variant: str, out_dir: str) -> dict[str, Any]:
     """`reasoning_rl.train(recipe)`, with its trainer, evals and final save timed."""
     from reasoning_rl import training
-    from reasoning_rl.config import load_recipe
+    from reasoning_rl.recipe.config import load_recipe
 
     recipe = load_recipe(RECIPE, overrides(args, variant, out_dir))
     callback_s: dict[str, float] = defaultdict(float)

@@ -24,10 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from reasoning_rl.config import load_recipe
-from reasoning_rl.dataset import load_canonical
-from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
-from reasoning_rl.prompting import build_prompt
+from reasoning_rl.data.dataset import load_canonical
+from reasoning_rl.data.prompting import build_prompt
+from reasoning_rl.model.loading import load_model, load_tokenizer, resolve_model_path
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def start_colocated_vllm(path: str, max_len: int):
     """A vLLM engine set up as TRL's colocate mode does, plus our CPU engine arguments."""
     from vllm import LLM
 
-    from reasoning_rl.vllm_cpu import engine_defaults
+    from reasoning_rl.rollout.vllm_cpu import engine_defaults
 
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
     for key, value in zip(RENDEZVOUS, ("0", "0", "1", "127.0.0.1", "29561"), strict=True):
@@ -90,7 +90,7 @@ def time_vllm(llm, ids: list[list[int]], n: int, tokens: int) -> dict:
 
 def time_sync(llm, model) -> float:
     """Seconds for one colocate weight sync of the whole model (what TRL does each step)."""
-    from reasoning_rl.vllm_cpu import repack_tied_head
+    from reasoning_rl.rollout.vllm_cpu import repack_tied_head
 
     started = time.monotonic()
     llm.collective_rpc("reload_weights", kwargs={

@@ -87,8 +87,9 @@ SCENARIOS = (
 
 def prompt_ids(scenario: Scenario, tokenizer) -> torch.Tensor:
     """The scenario's prompt, tokenized with the chat template, repeated over its group."""
-    from reasoning_rl.config import load_recipe
-    from reasoning_rl.prompting import ExampleTurn, PromptSection, build_prompt
+    from reasoning_rl.data.prompting import build_prompt
+    from reasoning_rl.recipe.config import load_recipe
+    from reasoning_rl.recipe.prompt_section import ExampleTurn, PromptSection
 
     section = load_recipe(REPO / "recipes/smoke_cpu.yaml").prompt
     if scenario.examples is not None:
@@ -116,7 +117,7 @@ def load_model(target: Target):
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl.trainer.utils import add_fused_lm_head
 
-    from reasoning_rl.embedded import ensure_converted
+    from reasoning_rl.model.embedded import ensure_converted
 
     if target.model == EMBEDDED:
         folder = ensure_converted(EMBEDDED)

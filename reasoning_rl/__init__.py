@@ -17,9 +17,9 @@ from typing import Any
 
 # Public name -> module that defines it.
 _EXPORTS = {
-    "Recipe": "reasoning_rl.config",
-    "load_recipe": "reasoning_rl.config",
-    "load_stages": "reasoning_rl.config",
+    "Recipe": "reasoning_rl.recipe.config",
+    "load_recipe": "reasoning_rl.recipe.config",
+    "load_stages": "reasoning_rl.recipe.config",
     "train": "reasoning_rl.training",
     "train_stages": "reasoning_rl.training",
     "EvalOptions": "reasoning_rl.eval.evaluate",

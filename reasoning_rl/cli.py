@@ -42,7 +42,7 @@ def run_train(args: argparse.Namespace) -> int:
     """`reasoning-rl train`."""
     import yaml
 
-    from reasoning_rl.config import load_recipe, load_stages, to_dict
+    from reasoning_rl.recipe.config import load_recipe, load_stages, to_dict
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.print_config:

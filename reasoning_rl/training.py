@@ -22,19 +22,20 @@ from typing import Any
 
 import yaml
 
-from reasoning_rl import checkpoint
 from reasoning_rl.atomic import atomic_path, write_json_atomic
-from reasoning_rl.config import Recipe, import_object, to_dict
-from reasoning_rl.dataset import load_canonical, to_grpo_dataset
+from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
+from reasoning_rl.data.prompting import answer_text, build_prompt, prompt_texts, stop_strings
 from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
 from reasoning_rl.eval.periodic import PeriodicEval
-from reasoning_rl.language_metrics import LanguageMetrics
-from reasoning_rl.model import load_policy
-from reasoning_rl.objective.section import objective_problems, steps_per_generation
+from reasoning_rl.model.loading import load_policy
 from reasoning_rl.plan.launch import require_gpus_for
-from reasoning_rl.prompting import answer_text, build_prompt, prompt_texts, stop_strings
-from reasoning_rl.run_log import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
+from reasoning_rl.recipe.config import Recipe, import_object, to_dict
+from reasoning_rl.recipe.objective_section import objective_problems, steps_per_generation
+from reasoning_rl.rollout import engines
+from reasoning_rl.run import checkpoint
+from reasoning_rl.run.language_metrics import LanguageMetrics
+from reasoning_rl.run.metrics import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
 from rewards.language import run_languages
 
 
@@ -59,7 +60,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     languages = run_languages(data_languages(rows + heldout), prompt_texts(
         recipe.prompt, recipe.objective.scaffold_examples if recipe.objective else ()))
     reward_funcs = bind_rewards(recipe, stop, languages)
-    stop_rollouts_at(stop, args, model, tokenizer)
+    engines.stop_rollouts_at(stop, args, model, tokenizer)
     if any(row.get("lang") for row in rows):  # per-language training metrics
         reward_funcs = LanguageMetrics([f.__name__ for f in reward_funcs],
                                        [r.weight for r in recipe.rewards],
@@ -196,23 +197,6 @@ def text_prompt_view(fn: Callable[..., list], stop: Sequence[str]) -> Callable[.
     return reward
 
 
-def stop_rollouts_at(stop: Sequence[str], args, model, tokenizer) -> None:
-    """Make TRL's rollouts end at the stop strings of plain-text prompts (none: no change).
-
-    vLLM takes them as `stop`. transformers takes `stop_strings` but needs the tokenizer in
-    `generate`, which TRL does not pass, so the policy's `generate` is bound to it; and it fills
-    a stopped row with the pad token, which TRL would count and train as completion tokens, so
-    pad becomes the EOS that TRL's completion mask ends at.
-    """
-    if not stop:
-        return
-    key = "stop" if args.use_vllm else "stop_strings"
-    args.generation_kwargs = {**(args.generation_kwargs or {}), key: list(stop)}
-    if not args.use_vllm:
-        model.generate = functools.partial(model.generate, tokenizer=tokenizer)
-        tokenizer.pad_token = tokenizer.eos_token
-
-
 def configure_reporting(recipe: Recipe, run_dir: Path) -> list[str]:
     """wandb when a key is set or the recipe asks for it (offline without a key)."""
     asked = recipe.trainer.get("report_to") or []
@@ -252,24 +236,8 @@ def grpo_settings(recipe: Recipe, report_to: list[str]):
         problems = objective_problems(args, recipe.objective)
         if problems:
             raise RecipeError(*problems)
-    check_rollout(recipe)
+    engines.check_rollout(recipe)
     return args
-
-
-def check_rollout(recipe: Recipe) -> None:
-    """Refuse (exit 2) a `rollout` section the async path cannot run, before anything loads."""
-    from reasoning_rl.online.settings import check_async
-
-    objective = recipe.objective
-    check_async(recipe.rollout, recipe.trainer,
-                objective.max_refill_rounds if objective else 0,
-                objective.scaffold_steps if objective else 0,
-                objective.minibatches if objective else 1)
-    if recipe.rollout.mode == "async":
-        from reasoning_rl.online.hooks import adapter_rank, require_engine
-
-        adapter_rank(recipe.model.lora.r if recipe.model.lora else None, recipe.rollout)
-        require_engine()
 
 
 def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_funcs, dataset):
@@ -278,7 +246,7 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
     from transformers.trainer_callback import ProgressCallback
 
     from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixGRPOTrainer
-    from reasoning_rl.sandbox_metrics import SandboxMetrics
+    from reasoning_rl.run.sandbox_metrics import SandboxMetrics
 
     callbacks = [PeriodicEval.from_recipe(recipe),  # before MetricsFile: adds eval/... keys
                  SandboxMetrics(),  # before MetricsFile: adds sandbox/... counters
@@ -288,13 +256,7 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
               "train_dataset": dataset, "processing_class": tokenizer,
               "peft_config": peft_config, "callbacks": callbacks,
               "shared_prefix": recipe.model.shared_prefix}
-    from reasoning_rl.online import hooks
-    from reasoning_rl.vllm_cpu import colocate_engine_defaults
-
-    asynchronous = recipe.rollout.mode == "async"
-    context = (hooks.stream_generation() if asynchronous  # the engine runs in its own process
-               else colocate_engine_defaults(args, recipe.model.dtype))  # vLLM on CPU only
-    with context as cpu_colocate:
+    with engines.building(recipe, args) as cpu_colocate:
         if recipe.algorithm == "magistral":
             from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
@@ -302,14 +264,7 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
                                            scaffold=scaffold_prompt(recipe, tokenizer), **kwargs)
         else:
             trainer = SharedPrefixGRPOTrainer(**kwargs)
-    if asynchronous:
-        lora = recipe.model.lora
-        hooks.attach(trainer, recipe.rollout, recipe.model.dtype, recipe.run_dir,
-                     lora.r if lora else None)
-    elif cpu_colocate:  # seeded requests: samples depend on the data order only, as in async
-        from reasoning_rl.online.seeding import bind_request_seeds
-
-        bind_request_seeds(trainer.vllm_generation, args.seed, lambda: trainer.state.global_step)
+    engines.attach(trainer, recipe, args, cpu_colocate)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
 

@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rewards import code_exec, math_answer
-from rewards.format import FORMAT_REWARD, FormatCheck, check_format, normalize_task
+from rewards.format import (
+    FORMAT_REWARD,
+    THINK_CLOSE,
+    THINK_OPEN,
+    FormatCheck,
+    check_format,
+    normalize_task,
+)
 from rewards.language import LANGUAGE_REWARD, Verdict, judge
 from rewards.length import soft_length_penalty
 
@@ -126,6 +133,34 @@ def language_scores(samples: Sequence[Sample], checks: Sequence[FormatCheck],
                 s.prompt, c.thinking, c.answer, s.lang or None, config.languages
             ).verdict is Verdict.CONSISTENT
             else 0.0 for s, c in zip(samples, checks, strict=True)]
+
+
+def thinking_and_answer(completion: str) -> tuple[str, str]:
+    """The thinking and the answer parts, for any completion (format gate or not).
+
+    Without `</think>` the whole completion is both parts: it must be in the problem's language.
+
+    >>> thinking_and_answer("<think>Deux et deux.</think> Quatre.")
+    ('Deux et deux.', ' Quatre.')
+    """
+    if THINK_CLOSE not in completion:
+        return completion, completion
+    thinking, _, answer = completion.partition(THINK_CLOSE)
+    return thinking.replace(THINK_OPEN, ""), answer
+
+
+def language_consistent(sample: Sample, languages: Sequence[str] = ()) -> bool | None:
+    """`rewards.language.judge` on any completion, format gate or not (the eval's and the
+    training metrics' view): True consistent, False not, None when a part has no words (and
+    neither is foreign).
+
+    >>> s = Sample("Combien font 2 et 2 ?", "<think>Deux et deux font quatre.</think> "
+    ...            "La réponse est 4.", lang="fr")
+    >>> language_consistent(s)
+    True
+    """
+    thinking, answer = thinking_and_answer(sample.completion)
+    return judge(sample.prompt, thinking, answer, sample.lang, languages).ok
 
 
 def score_many(samples: Sequence[Sample], config: RewardSettings = RewardSettings()

@@ -40,7 +40,7 @@ def small_model(tmp_path_factory) -> str:
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
-    from reasoning_rl.model import load_tokenizer, resolve_model_path
+    from reasoning_rl.model.loading import load_tokenizer, resolve_model_path
 
     source = resolve_model_path("embedded:smollm2-135m-instruct")
     config = AutoConfig.from_pretrained(source)

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 from reasoning_rl.cli import main
-from reasoning_rl.config import load_recipe
 from reasoning_rl.curation.rows_io import read_rows
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURE = REPO / "tests" / "fixtures" / "gsm8k_106_sample.jsonl"

@@ -99,7 +99,7 @@ def test_embedded_model_as_translator_only_passes_checked_rows(tmp_path):
     each verdict is the checker's: an accepted copy has every formula back verbatim, passes the
     language and length checks and keeps its answer; a rejected output fails one of them."""
     from reasoning_rl.eval.generation import TransformersBackend
-    from reasoning_rl.model import resolve_model_path
+    from reasoning_rl.model.loading import resolve_model_path
 
     rows = [{**ROWS[0], "prompt": p} for p in (
         "Tom has $3$ apples and buys $4$ more. How many apples does he have now?",

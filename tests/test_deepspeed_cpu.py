@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.plan.launch import batch_for
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
     from trl import GRPOConfig
 
     from reasoning_rl.objective import shared_prefix
-    from reasoning_rl.objective.section import ObjectiveSection
+    from reasoning_rl.recipe.objective_section import ObjectiveSection
     from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
     ds_file, model_dir, out_dir, checkpointing = sys.argv[1:5]

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.config import load_recipe
 from reasoning_rl.errors import UserError
 from reasoning_rl.plan.launch import (
     batch_for,
@@ -23,6 +22,7 @@ from reasoning_rl.plan.launch import (
 )
 from reasoning_rl.plan.memory import GB, state_memory
 from reasoning_rl.plan.model_size import KNOWN_CONFIGS, architecture_for
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 GPU_RECIPES = sorted(str(p.relative_to(REPO)) for p in REPO.glob("recipes/magistral_*.yaml")
@@ -201,7 +201,7 @@ def test_every_gpu_recipe_is_refused_without_cuda(path):
 def test_cpu_recipe_passes_and_deepspeed_launch_is_named(monkeypatch):
     smoke = recipe("smoke_cpu.yaml")
     require_gpus_for(smoke, cuda_available=False)
-    # colocated vLLM has a CPU build (reasoning_rl/vllm_cpu.py); server mode syncs over NCCL
+    # colocated vLLM has a CPU build (reasoning_rl/rollout/vllm_cpu.py); server mode syncs over NCCL
     require_gpus_for(recipe("smoke_cpu.yaml", "trainer.use_vllm=true"), cuda_available=False)
     assert gpu_requirements(recipe("smoke_cpu.yaml", "trainer.use_vllm=true",
                                    "trainer.vllm_mode=server")) == ["trainer.vllm_mode: server"]

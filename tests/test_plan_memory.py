@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.config import load_recipe
 from reasoning_rl.plan.launch import layout_for, zero_stage
 from reasoning_rl.plan.memory import state_memory
 from reasoning_rl.plan.model_size import architecture_for
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 STATE_ITEMS = ("weights", "gradients", "fp32 gradient partition", "optimizer states",

@@ -15,8 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_reasoning_rl_exports_the_cli_entry_points():
-    from reasoning_rl import config, training
+    from reasoning_rl import training
     from reasoning_rl.eval import evaluate
+    from reasoning_rl.recipe import config
 
     assert reasoning_rl.load_recipe is config.load_recipe
     assert reasoning_rl.train is training.train  # the function, not the module

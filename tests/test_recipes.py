@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from reasoning_rl.config import load_recipe
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPES = sorted(REPO.glob("recipes/*.yaml"))

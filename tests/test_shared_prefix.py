@@ -13,7 +13,7 @@ Order independence: every test builds its own model, and the TRL reference runs 
 construction, not by whatever process-wide state earlier tests left. (Once a GRPOTrainer is
 built with GRPOConfig's default `bf16=True`, accelerate's process-wide AcceleratorState says
 bf16, a later `Accelerator()` inherits it, and TRL's `accelerator.autocast()` ran the reference
-in bfloat16: two tests here passed alone and failed after tests/test_online_stream.py.)
+in bfloat16: two tests here passed alone and failed after tests/rollout/test_online_stream.py.)
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from trl import GRPOTrainer
 from trl.trainer.utils import add_fused_lm_head, entropy_from_logits, selective_log_softmax
 
-from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective import shared_prefix
 from reasoning_rl.objective.shared_prefix import (
     generate_grouped,

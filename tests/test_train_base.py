@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from reasoning_rl.config import load_recipe
-from reasoning_rl.run_log import read_metrics
+from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.run.metrics import read_metrics
 from reasoning_rl.training import train
 
 REPO = Path(__file__).resolve().parents[1]

@@ -21,10 +21,10 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from reasoning_rl.checkpoint import is_complete
-from reasoning_rl.config import load_recipe
-from reasoning_rl.model import resolve_model_path
-from reasoning_rl.run_log import read_metrics
+from reasoning_rl.model.loading import resolve_model_path
+from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.run.checkpoint import is_complete
+from reasoning_rl.run.metrics import read_metrics
 from reasoning_rl.training import train
 from rewards.trl_functions import message_text
 

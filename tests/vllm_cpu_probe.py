@@ -1,4 +1,5 @@
-"""Probe run for tests/test_vllm_cpu.py: GRPO with colocated vLLM rollouts, watched from outside.
+"""Probe run for tests/rollout/test_vllm_cpu.py: GRPO with colocated vLLM rollouts, watched
+from outside.
 
 Why a separate process: vLLM's colocate engine joins a torch.distributed group and binds CPU
 threads for the life of the process, so each scenario (full fine-tune, LoRA) gets a fresh one.
@@ -88,9 +89,9 @@ class PolicyProbe(TrainerCallback):
 
 def run(recipe_path: str) -> dict[str, Any]:
     """Build the recipe's trainer, probe, train, probe again; returns the record."""
-    from reasoning_rl.config import load_recipe
-    from reasoning_rl.dataset import load_canonical, to_grpo_dataset
-    from reasoning_rl.model import load_policy
+    from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
+    from reasoning_rl.model.loading import load_policy
+    from reasoning_rl.recipe.config import load_recipe
     from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
     recipe = load_recipe(recipe_path)

@@ -73,7 +73,7 @@ def run_data(args: argparse.Namespace) -> int:
 
 def _backend(args: argparse.Namespace):
     from reasoning_rl.eval.generation import open_backend
-    from reasoning_rl.model import resolve_model_path
+    from reasoning_rl.model.loading import resolve_model_path
 
     return open_backend(args.backend, resolve_model_path(args.model), dtype=args.dtype,
                         batch_size=args.batch_size, seed=args.seed)
@@ -82,7 +82,7 @@ def _backend(args: argparse.Namespace):
 def _prepare(args: argparse.Namespace) -> int:
     from reasoning_rl.curation.prepare import PrepareOptions, parse_columns, prepare
     from reasoning_rl.curation.rows_io import write_rows
-    from reasoning_rl.dataset import read_records
+    from reasoning_rl.data.dataset import read_records
     from reasoning_rl.errors import UserError
 
     local = args.input.endswith((".jsonl", ".json", ".parquet"))
@@ -104,12 +104,12 @@ def _filter(args: argparse.Namespace) -> int:
         summarize,
     )
     from reasoning_rl.curation.rows_io import read_rows, write_rows
-    from reasoning_rl.prompting import PromptSection
+    from reasoning_rl.recipe.prompt_section import PromptSection
 
     rows = read_rows(args.input)
     prompt = PromptSection()
     if args.recipe:
-        from reasoning_rl.config import load_recipe
+        from reasoning_rl.recipe.config import load_recipe
 
         prompt = load_recipe(args.recipe).prompt
     options = DifficultyOptions(

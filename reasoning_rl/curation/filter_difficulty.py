@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasoning_rl.data.prompting import build_prompt, stop_strings
 from reasoning_rl.eval.generation import Sampling
 from reasoning_rl.eval.grading import grade
 from reasoning_rl.eval.pass_at_k import top_wrong_vote
-from reasoning_rl.prompting import PromptSection, build_prompt, stop_strings
+from reasoning_rl.recipe.prompt_section import PromptSection
 
 
 @dataclass

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reasoning_rl.dataset import CANONICAL_COLUMNS, canonical_rows
+from reasoning_rl.data.dataset import CANONICAL_COLUMNS, canonical_rows
 from reasoning_rl.errors import DataError, UserError
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_rl.atomic import atomic_path
-from reasoning_rl.dataset import read_records
+from reasoning_rl.data.dataset import read_records
 from reasoning_rl.errors import DataError, UserError
 
 DEFAULTS: dict[str, Any] = {"answer": "", "task": "math", "lang": "", "tests": [], "source": ""}

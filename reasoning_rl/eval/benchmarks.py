@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.dataset import CANONICAL_COLUMNS, canonical_rows, read_records
+from reasoning_rl.data.dataset import CANONICAL_COLUMNS, canonical_rows, read_records
 from reasoning_rl.errors import DataError, UserError
 
 DATA_ENV = "REASONING_RL_DATA"

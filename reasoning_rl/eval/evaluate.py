@@ -16,11 +16,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reasoning_rl.data.prompting import build_prompt, prompt_texts, stop_strings
 from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import load_benchmark, select_rows
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
-from reasoning_rl.prompting import PromptSection, build_prompt, prompt_texts, stop_strings
+from reasoning_rl.recipe.prompt_section import PromptSection
 from rewards.language import run_languages
 
 GROUP_KEYS = ("subject", "level", "lang")
@@ -156,7 +157,7 @@ def run(options: EvalOptions) -> dict[str, Any]:
     """The whole `eval` command: results.json, results.md, results.png, samples.jsonl."""
     from reasoning_rl.eval.generation import open_backend
     from reasoning_rl.eval.report import write_report
-    from reasoning_rl.model import resolve_model_path
+    from reasoning_rl.model.loading import resolve_model_path
 
     if options.samples < 1:
         raise UserError("--samples: expected an integer >= 1")
@@ -210,7 +211,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     prompt = PromptSection()
     if args.recipe:
-        from reasoning_rl.config import load_recipe
+        from reasoning_rl.recipe.config import load_recipe
 
         recipe = load_recipe(args.recipe)
         prompt = recipe.eval.prompt_for(recipe.prompt)  # evaluate as the recipe's evals do

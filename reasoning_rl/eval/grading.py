@@ -18,10 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from reasoning_rl.eval.generation import Completion
-from rewards.format import THINK_CLOSE, THINK_OPEN, last_boxed
-from rewards.language import judge
+from rewards.format import last_boxed
 from rewards.math_answer import check_many, extract_answer
-from rewards.total import RewardSettings, Sample, correctness_scores, format_checks
+from rewards.total import (
+    RewardSettings,
+    Sample,
+    correctness_scores,
+    format_checks,
+    language_consistent,
+)
 
 PARSE_TIMEOUT_S = 2
 
@@ -105,30 +110,3 @@ def loose_answer(text: str) -> str | None:
 
     parsed = parse(text, parsing_timeout=PARSE_TIMEOUT_S)  # errors give [] (raise_on_error off)
     return str(parsed[-1]) if parsed else None
-
-
-def thinking_and_answer(completion: str) -> tuple[str, str]:
-    """The thinking and the answer parts, for any completion (format gate or not).
-
-    Without `</think>` the whole completion is both parts: it must be in the problem's language.
-
-    >>> thinking_and_answer("<think>Deux et deux.</think> Quatre.")
-    ('Deux et deux.', ' Quatre.')
-    """
-    if THINK_CLOSE not in completion:
-        return completion, completion
-    thinking, _, answer = completion.partition(THINK_CLOSE)
-    return thinking.replace(THINK_OPEN, ""), answer
-
-
-def language_consistent(sample: Sample, languages: Sequence[str] = ()) -> bool | None:
-    """`rewards.language.judge` on any completion: True consistent, False not, None when a part
-    has no words (and neither is foreign).
-
-    >>> s = Sample("Combien font 2 et 2 ?", "<think>Deux et deux font quatre.</think> "
-    ...            "La réponse est 4.", lang="fr")
-    >>> language_consistent(s)
-    True
-    """
-    thinking, answer = thinking_and_answer(sample.completion)
-    return judge(sample.prompt, thinking, answer, sample.lang, languages).ok

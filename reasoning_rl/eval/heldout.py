@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.config import Recipe
 from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
 from reasoning_rl.eval.generation import TransformersBackend
 from reasoning_rl.eval.report import write_report
-from reasoning_rl.prompting import PromptSection
+from reasoning_rl.recipe.config import Recipe
+from reasoning_rl.recipe.prompt_section import PromptSection
 
 
 def evaluate_heldout(model, tokenizer, rows: list[dict[str, Any]], prompt: PromptSection, *,
@@ -48,7 +48,7 @@ def evaluate_heldout(model, tokenizer, rows: list[dict[str, Any]], prompt: Promp
 
 def load_heldout(recipe: Recipe) -> list[dict[str, Any]]:
     """Canonical rows of `eval.heldout` ([] when the recipe has none)."""
-    from reasoning_rl.dataset import load_canonical
+    from reasoning_rl.data.dataset import load_canonical
 
     section = recipe.eval.heldout
     if section is None:

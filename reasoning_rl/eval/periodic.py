@@ -13,8 +13,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from reasoning_rl.config import Recipe
 from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
+from reasoning_rl.recipe.config import Recipe
 
 LOGGED = ("pass@1", "pass@1_lenient", "format_rate", "language_consistency", "mean_tokens")
 

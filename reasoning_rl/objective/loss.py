@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from reasoning_rl.objective.section import DEFAULT_EQUAL_ATOL
+from reasoning_rl.recipe.objective_section import DEFAULT_EQUAL_ATOL
 
 
 def group_advantages(

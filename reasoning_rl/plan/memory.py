@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_rl.config import Recipe
 from reasoning_rl.plan.model_size import Architecture
+from reasoning_rl.recipe.config import Recipe
 
 GB = 1e9  # decimal gigabytes; an "80 GB" H100 holds 85.9e9 bytes, so estimates err safe
 CUDA_OVERHEAD_BYTES = 1.5 * GB  # assumed: CUDA context, kernels, allocator slack

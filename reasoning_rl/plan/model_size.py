@@ -159,7 +159,7 @@ def architecture_for(name_or_path: str) -> tuple[Architecture, str]:
     >>> architecture_for("Qwen/Qwen2.5-7B-Instruct")[0].params()
     7615616512
     """
-    from reasoning_rl.embedded import ensure_converted, is_embedded
+    from reasoning_rl.model.embedded import ensure_converted, is_embedded
 
     folder = ensure_converted(name_or_path) if is_embedded(name_or_path) else Path(name_or_path)
     config_file, source = folder / "config.json", str(folder / "config.json")

@@ -12,7 +12,7 @@ from reasoning_rl.eval.generation import (
     open_backend,
     vllm_available,
 )
-from reasoning_rl.model import resolve_model_path
+from reasoning_rl.model.loading import resolve_model_path
 
 PROMPTS = [[{"role": "user", "content": "Name a colour."}],
            [{"role": "user", "content": "What is 2 + 3? Answer briefly."}]]

@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.config import load_recipe
 from reasoning_rl.eval.evaluate import EvalOptions
 from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
 from reasoning_rl.eval.periodic import LOGGED, PeriodicEval
-from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
+from reasoning_rl.model.loading import load_model, load_tokenizer, resolve_model_path
+from reasoning_rl.recipe.config import load_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 RECIPE = REPO / "recipes/smoke_cpu_multilingual.yaml"

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from reasoning_rl.config import load_recipe
 from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.periodic import PeriodicEval
+from reasoning_rl.recipe.config import load_recipe
 
 RECIPE = "recipes/smoke_cpu.yaml"
 
@@ -31,7 +31,7 @@ def test_benchmarks_without_periodic_eval_are_not_silently_ignored():
 
 
 def test_every_n_steps_the_policy_is_evaluated_and_logged():
-    from reasoning_rl.model import load_model, load_tokenizer, resolve_model_path
+    from reasoning_rl.model.loading import load_model, load_tokenizer, resolve_model_path
 
     recipe = load_recipe(RECIPE, ["eval.every_steps=2", "eval.heldout.limit=2",
                                     "eval.max_new_tokens=8"])

@@ -16,13 +16,13 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
-from reasoning_rl.config import load_recipe
-from reasoning_rl.embedded import ensure_converted
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective.batch import SCAFFOLD_LOGPS_KEY, SCAFFOLD_ROW_KEY
-from reasoning_rl.objective.section import ObjectiveSection
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
-from reasoning_rl.prompting import ExampleTurn
+from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.objective_section import ObjectiveSection
+from reasoning_rl.recipe.prompt_section import ExampleTurn
 
 HINT = "Worked example: 2 + 2 = 4."
 
@@ -195,7 +195,7 @@ def _logps(trainer, model, tokenizer, problems, inputs, hint):
 
 
 def test_the_scaffold_is_refused_under_async_rollouts():
-    from reasoning_rl.online.settings import RolloutSection, check_async
+    from reasoning_rl.recipe.rollout_section import RolloutSection, check_async
 
     with pytest.raises(RecipeError, match="objective.scaffold_steps: the scaffold is not "
                                           "supported with rollout.mode: async"):

@@ -22,11 +22,11 @@ from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
-from reasoning_rl.embedded import ensure_converted
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective import shared_prefix
-from reasoning_rl.objective.section import ObjectiveSection
 from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixGRPOTrainer
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
+from reasoning_rl.recipe.objective_section import ObjectiveSection
 
 EMBEDDED = "embedded:smollm2-135m-instruct"
 LAYERS = 2
@@ -201,7 +201,7 @@ def test_the_recipe_key_off_leaves_every_pass_per_sample(tmp_path, caplog, promp
 
 @pytest.mark.parametrize("algorithm", ["magistral", "trl"])
 def test_build_trainer_passes_the_recipe_key(tmp_path, algorithm):
-    from reasoning_rl.config import load_recipe
+    from reasoning_rl.recipe.config import load_recipe
     from reasoning_rl.training import bind_rewards, build_trainer, grpo_settings
 
     extra = [] if algorithm == "magistral" else ["algorithm=trl", "objective=null"]

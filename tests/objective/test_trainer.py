@@ -22,9 +22,9 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
-from reasoning_rl.embedded import ensure_converted
-from reasoning_rl.objective.section import ObjectiveSection
+from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
+from reasoning_rl.recipe.objective_section import ObjectiveSection
 
 GROUP = 2
 CHECKED_PARAMS = ("model.norm.weight", "model.layers.0.self_attn.q_proj.weight")
