@@ -51,8 +51,10 @@ test: lint gemma
 	$(BIN)/pytest -p no:cacheprovider -q --doctest-modules $(DOCTEST_MODULES)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# ruff, then the layer order of the packages (import-linter; contracts in pyproject.toml).
 lint: install
 	$(BIN)/ruff check reasoning_rl rewards tests bench data
+	$(BIN)/lint-imports --no-cache
 
 data: install
 	$(BIN)/python data/arithmetic.py

@@ -269,10 +269,10 @@ def test_settings_trl_rejects_exit_2(tmp_path, data_file, capsys, monkeypatch):
     assert not (tmp_path / "runs").exists()
 
 
-def test_shared_prefix_is_off_by_default_and_a_recipe_key_turns_it_on(tmp_path, data_file):
+def test_shared_prefix_is_on_by_default_and_a_recipe_key_turns_it_off(tmp_path, data_file):
     path = write_recipe(tmp_path, GOOD, data_file)
-    assert load_recipe(path).model.shared_prefix is False
-    assert load_recipe(path, ["model.shared_prefix=true"]).model.shared_prefix is True
+    assert load_recipe(path).model.shared_prefix is True
+    assert load_recipe(path, ["model.shared_prefix=false"]).model.shared_prefix is False
 
 
 def test_lora_dropout_defaults_to_zero_so_importance_ratios_are_not_noise(tmp_path, data_file):
