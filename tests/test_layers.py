@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 LINT = Path(sys.executable).with_name("lint-imports")
 
@@ -31,19 +33,19 @@ def test_the_repository_keeps_its_layers():
     assert "0 broken" in result.stdout
 
 
-def test_a_lower_stage_importing_a_higher_one_breaks_the_layers(tmp_path):
+@pytest.mark.parametrize(("module", "line", "broken"), [
+    ("reasoning_rl/recipe/config.py", "from reasoning_rl.eval import grading",
+     "reasoning_rl.recipe is not allowed to import reasoning_rl.eval"),
+    ("reasoning_rl/objective/loss.py", "import reasoning_rl.training",
+     "reasoning_rl.objective is not allowed to import reasoning_rl.training"),
+    ("rewards/format.py", "import reasoning_rl.data.prompting",
+     "rewards is not allowed to import reasoning_rl"),
+    ("rewards/sandbox/wire.py", "import torch", "rewards.sandbox is not allowed to import torch"),
+], ids=["recipe->eval", "objective->training", "rewards->reasoning_rl", "sandbox->torch"])
+def test_an_upward_or_forbidden_import_breaks_a_contract(tmp_path, module, line, broken):
     root = _copy(tmp_path)
-    config = root / "reasoning_rl" / "recipe" / "config.py"
-    config.write_text(config.read_text() + "\nfrom reasoning_rl.eval import grading  # noqa\n")
+    path = root / module
+    path.write_text(path.read_text() + f"\n{line}  # noqa\n")
     result = _lint(root)
     assert result.returncode == 1
-    assert "reasoning_rl.recipe is not allowed to import reasoning_rl.eval" in result.stdout
-
-
-def test_the_sandbox_importing_torch_breaks_its_contract(tmp_path):
-    root = _copy(tmp_path)
-    wire = root / "rewards" / "sandbox" / "wire.py"
-    wire.write_text(wire.read_text() + "\nimport torch  # noqa\n")
-    result = _lint(root)
-    assert result.returncode == 1
-    assert "rewards.sandbox is not allowed to import torch" in result.stdout
+    assert broken in result.stdout
