@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from transformers import AutoTokenizer
 
 from reasoning_rl.recipe.config import load_recipe
 from reasoning_rl.run.metrics import read_metrics
@@ -53,6 +54,8 @@ def test_one_grpo_step_on_the_base_model_uses_the_text_prompt_everywhere(tmp_pat
         # A rollout stopped at "\nUser:" may be padded up to the batch's longest; TRL would
         # train padding as completion tokens, so padding is the EOS its mask ends at.
         assert GEMMA_PAD not in ids and GEMMA_EOS not in ids[:-1] and len(ids) <= MAX_TOKENS
+    # ... through the rollouts' generation option: the tokenizer shipped in final/ keeps its pad
+    assert AutoTokenizer.from_pretrained(tmp_path / "run" / "final").pad_token_id == GEMMA_PAD
     for name in ("eval_before", "eval_after"):
         examples = summary[name]["examples"]
         assert len(examples) == 2

@@ -74,14 +74,17 @@ def stop_rollouts_at(stop: Sequence[str], args, model, tokenizer) -> None:
     """Make TRL's rollouts end at the stop strings of plain-text prompts (none: no change).
 
     vLLM takes them as `stop`. transformers takes `stop_strings` but needs the tokenizer in
-    `generate`, which TRL does not pass, so the policy's `generate` is bound to it; and it fills
-    a stopped row with the pad token, which TRL would count and train as completion tokens, so
-    pad becomes the EOS that TRL's completion mask ends at.
+    `generate`, which TRL does not pass (no seam: the one patch here), so the policy's
+    `generate` is bound to it; and it fills a stopped row with the generation config's pad
+    token, which TRL would count and train as completion tokens, so the rollouts' pad id is the
+    EOS that TRL's completion mask ends at (a generation option: the tokenizer, which ships in
+    the run's `final/`, keeps its own pad token).
     """
     if not stop:
         return
-    key = "stop" if args.use_vllm else "stop_strings"
-    args.generation_kwargs = {**(args.generation_kwargs or {}), key: list(stop)}
-    if not args.use_vllm:
-        model.generate = functools.partial(model.generate, tokenizer=tokenizer)
-        tokenizer.pad_token = tokenizer.eos_token
+    if args.use_vllm:
+        args.generation_kwargs = {**(args.generation_kwargs or {}), "stop": list(stop)}
+        return
+    args.generation_kwargs = {**(args.generation_kwargs or {}), "stop_strings": list(stop),
+                              "pad_token_id": tokenizer.eos_token_id}
+    model.generate = functools.partial(model.generate, tokenizer=tokenizer)

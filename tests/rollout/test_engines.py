@@ -12,7 +12,7 @@ from reasoning_rl.rollout import engines
 
 
 class Tokenizer:
-    pad_token, eos_token = "<pad>", "</s>"
+    pad_token, eos_token, eos_token_id = "<pad>", "</s>", 2
 
 
 class Model:
@@ -24,9 +24,10 @@ def test_transformers_rollouts_stop_at_the_stop_strings_and_pad_with_eos():
     args, model, tokenizer = SimpleNamespace(use_vllm=False, generation_kwargs=None), Model(), \
         Tokenizer()
     engines.stop_rollouts_at(["\nUser:"], args, model, tokenizer)
-    assert args.generation_kwargs == {"stop_strings": ["\nUser:"]}
+    # stopped rows are filled with EOS, where TRL's completion mask ends
+    assert args.generation_kwargs == {"stop_strings": ["\nUser:"], "pad_token_id": 2}
     assert model.generate()[1] == {"tokenizer": tokenizer}  # transformers needs it for stops
-    assert tokenizer.pad_token == "</s>"  # TRL's completion mask ends at EOS
+    assert tokenizer.pad_token == "<pad>"  # the tokenizer that ships in final/ is unchanged
 
 
 def test_vllm_rollouts_take_stop_and_leave_the_model_alone():
