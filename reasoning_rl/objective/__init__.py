@@ -1,8 +1,8 @@
 """The Magistral objective (arXiv 2506.10910, section 2.1) on top of TRL's GRPOTrainer.
 
-One concept per module, in the order a step uses them:
+One concept per module, in the order a step uses them (the recipe section `objective:` and
+the TRL settings it needs live in `reasoning_rl.recipe.objective_section`):
 
-- `section`: the recipe section `objective:` and the TRL settings the objective needs;
 - `scaffold`: which groups the sampler sees with worked examples (base checkpoints);
 - `loss`: the equations as pure tensor functions (advantages, minibatch normalisation, group
   weights, clipped surrogate, truncated importance weights);
