@@ -9,8 +9,8 @@ routes every one of them through `grouped_completion_logps`, which computes each
 prompt of the batch once and falls back to the per-sample forward, with one log line, where
 that would not be exact (reasons in `reasoning_rl/objective/shared_prefix.py`). The
 transformers sampler gets the same treatment in `_generate_single_turn` (vLLM's prefix cache
-already does it for vLLM). `shared_prefix=True` is the default, as the recipe key's;
-`shared_prefix=False` (recipe `model.shared_prefix: false`) leaves TRL's own paths untouched.
+already does it for vLLM). The recipe key `model.shared_prefix` defaults to true; the
+constructor's `shared_prefix=False` (its default) leaves TRL's own paths untouched.
 
 What stays TRL's: the chunking by `batch_size`, the fused LM head (patched by TRL with the
 sampling temperature; the shared path calls it the same way) and the accelerator's autocast,
@@ -41,13 +41,13 @@ class SharedPrefixMixin:
     """GRPOTrainer methods that compute each distinct prompt of a batch once (see module doc).
 
     Mix in before `trl.GRPOTrainer`. Adds the constructor keyword `shared_prefix` (default
-    True, as the recipe key: it acts wherever it is exact).
+    False for direct use; the recipe key `model.shared_prefix` defaults to true and passes it).
 
     >>> class Trainer(SharedPrefixMixin, trl.GRPOTrainer): ...  # doctest: +SKIP
     >>> Trainer(model=..., args=..., reward_funcs=..., shared_prefix=True)  # doctest: +SKIP
     """
 
-    def __init__(self, *args, shared_prefix: bool = True, **kwargs):
+    def __init__(self, *args, shared_prefix: bool = False, **kwargs):
         missing = [name for name in _TRL_HOOKS if not hasattr(trl.GRPOTrainer, name)]
         require(not missing, f"GRPOTrainer lacks {missing}")
         self.shared_prefix = shared_prefix

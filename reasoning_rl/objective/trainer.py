@@ -105,7 +105,8 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
 
     Same constructor as `trl.GRPOTrainer`, plus the keywords `objective` and `scaffold` (the
     prompt with `objective.scaffold_examples` for a problem text; see
-    `reasoning_rl.objective.scaffold`) and `shared_prefix` (default True: each group's prompt
+    `reasoning_rl.objective.scaffold`) and `shared_prefix` (default False; recipes pass true
+    by default: each group's prompt
     forwarded once in scoring and in transformers generation where exact; see
     `reasoning_rl.objective.shared_prefix_trainer`). `args.steps_per_generation` must be
     `objective.minibatches` x `args.gradient_accumulation_steps`.
