@@ -78,11 +78,26 @@ def main(argv: list[str] | None = None) -> int:
     handlers = {"train": run_train, "eval": run_eval, "data": run_data, "plan": run_plan,
                 "doctor": run_doctor}
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
     except UserError as exc:
         for line in str(exc).splitlines():  # a RecipeError lists every problem, one per line
             print(f"error: {line}", file=sys.stderr)
         return USER_ERROR_EXIT_CODE
+    leave_process_group()  # only after success: a barrier after one rank's error would hang
+    return code
+
+
+def leave_process_group() -> None:
+    """Close torch.distributed's process group, if this process opened one, before exit.
+
+    Left open, gloo's threads can abort the interpreter at shutdown ("terminate called without
+    an active exception", signal 6) after every rank finished its work, and `accelerate launch`
+    then reports a failed run. Torch is only looked at if something already imported it.
+    """
+    dist = sys.modules.get("torch.distributed")
+    if dist is not None and dist.is_available() and dist.is_initialized():
+        dist.barrier()  # no rank closes the group while another still talks over it
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":

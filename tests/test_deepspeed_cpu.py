@@ -63,6 +63,8 @@ ZERO2_STEP = textwrap.dedent("""\
         "steps": engine.global_steps,
         "changed": {n: (params[n].detach() - before[n]).abs().max().item() for n in watched},
     }))
+    from reasoning_rl.cli import leave_process_group
+    leave_process_group()
 """)
 
 MAGISTRAL_ZERO2 = textwrap.dedent("""\
@@ -149,6 +151,8 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
                     if "loss" in e],
         "loss_prompt_passes": sorted(set(loss_prompt_passes)),
     }))
+    from reasoning_rl.cli import leave_process_group
+    leave_process_group()
 """)
 
 RANKS = textwrap.dedent("""\
@@ -157,6 +161,7 @@ RANKS = textwrap.dedent("""\
     from accelerate import PartialState
     from accelerate.utils import gather
     from trl import GRPOConfig
+    from reasoning_rl.cli import leave_process_group
 
     args = GRPOConfig(output_dir=sys.argv[1], use_cpu=True, per_device_train_batch_size=4,
                       gradient_accumulation_steps=2, num_generations=4, report_to="none")
@@ -167,6 +172,7 @@ RANKS = textwrap.dedent("""\
         "type": state.distributed_type.value, "gathered": gathered,
         "generation_batch_size": args.generation_batch_size, "args_world": args.world_size,
     }), flush=True)
+    leave_process_group()  # what the CLI does before exit; without it gloo can abort at exit
 """)
 
 
