@@ -8,6 +8,9 @@ exits 2. Anything else is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 USER_ERROR_EXIT_CODE = 2
 
 
@@ -32,6 +35,24 @@ class RecipeError(UserError):
     def __init__(self, *problems: str) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+
+
+@contextmanager
+def collecting(problems: list[str]) -> Iterator[None]:
+    """Run a check, moving the problems of any `RecipeError` it raises into `problems`.
+
+    Why: the recipe loader runs every check and reports all problems at once.
+
+    >>> found = []
+    >>> with collecting(found):
+    ...     raise RecipeError("run.seed: expected an integer")
+    >>> found
+    ['run.seed: expected an integer']
+    """
+    try:
+        yield
+    except RecipeError as exc:
+        problems.extend(exc.problems)
 
 
 class DataError(UserError):

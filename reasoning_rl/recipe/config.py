@@ -1,7 +1,8 @@
 """The recipe: one YAML document that says everything a run does.
 
 Why: a run must be reproducible from one readable file, like a torchtune recipe. Sections are
-typed dataclasses; unknown keys and wrong types are errors that name the key path. Values
+typed dataclasses, validated by pydantic; unknown keys and wrong types are errors that name the
+key path, all of a recipe's problems at once. Values
 resolve as: defaults here < the recipe file < `key.sub=value` overrides on the command line.
 Each default lives in exactly one place: a dataclass field below, or `TRAINER_DEFAULTS` for the
 `trainer` section, whose keys are TRL `GRPOConfig` fields and are checked against it.
@@ -12,14 +13,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import difflib
+import functools
 import importlib
+import json
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import pydantic
 import yaml
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.errors import RecipeError, collecting
 from reasoning_rl.recipe.eval_section import EvalSection
 from reasoning_rl.recipe.objective_section import (
     ObjectiveSection,
@@ -30,7 +35,6 @@ from reasoning_rl.recipe.objective_section import (
 from reasoning_rl.recipe.overrides import apply_override, set_dotted
 from reasoning_rl.recipe.prompt_section import PromptSection, check_template
 from reasoning_rl.recipe.rollout_section import RolloutSection
-from reasoning_rl.typecheck import collecting, convert, convert_fields
 
 # Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
 # (epsilon_high 0.28), one gradient step per batch. Plus settings measured to suit CPU runs.
@@ -223,8 +227,7 @@ def stage_recipes(base: Recipe, raw: dict[str, Any], path: Path) -> list[Recipe]
 
 def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     """Build and check one recipe from raw data (no stage expansion), reporting every problem."""
-    problems: list[str] = []
-    values = convert_fields(Recipe, raw, "", problems)
+    values, problems = _sections(raw)
     values["trainer"] = resolve_trainer(values.get("trainer", {}), problems)
     if "rewards" in values and not values["rewards"]:
         problems.append("rewards: the list is empty; add at least one {fn: dotted.path}")
@@ -297,30 +300,170 @@ def resolve_trainer(values: dict[str, Any], problems: list[str]) -> dict[str, An
     """`TRAINER_DEFAULTS` under the recipe's `trainer`, each key checked on GRPOConfig.
 
     Returns the values that check out; each bad key's problem is appended to `problems`.
+    Values go to TRL as written (`save_steps: 10` stays an integer; TRL converts), except a
+    mapping for a dataclass field (`parallelism_config`), which goes as that dataclass.
     """
     from trl import GRPOConfig
 
-    fields = {f.name: f for f in dataclasses.fields(GRPOConfig) if f.init}
-    hints = {**_grpo_type_hints(), **TRAINER_WIDER_TYPES}
+    fields = [f.name for f in dataclasses.fields(GRPOConfig) if f.init]
     for key in values:
         if key in TRAINER_OWNED:
             problems.append(f"trainer.{key}: set by {TRAINER_OWNED[key]}, not in trainer")
         elif key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.75)
-            hint = f"; did you mean {', '.join(close)}?" if close else ""
-            problems.append(f"trainer.{key}: not a TRL GRPOConfig field{hint}")
-    resolved = {}
-    for key, value in {**TRAINER_DEFAULTS, **values}.items():
-        if key in fields:
-            with collecting(problems):
-                resolved[key] = convert(value, hints.get(key, Any), f"trainer.{key}")
-    return resolved
+            close = _close_matches(key, fields)
+            problems.append(f"trainer.{key}: not a TRL GRPOConfig field"
+                            + (f"; did you mean {close}?" if close else ""))
+    given = {k: v for k, v in {**TRAINER_DEFAULTS, **values}.items() if k in fields}
+    typed, found = validate_keys(_trainer_model(), given, "trainer")
+    problems += found
+    return {k: v if dataclasses.is_dataclass(v) else given[k] for k, v in typed.items()}
 
 
-def _grpo_type_hints() -> dict[str, Any]:
+# Recipes are YAML, so JSON data, and pydantic validates them as it validates JSON in strict
+# mode: a mapping becomes its dataclass and an enum is matched by value, but no scalar is
+# coerced ("4" is not an integer, true is not 1); a key that names no field is an error.
+STRICT = pydantic.ConfigDict(strict=True, extra="forbid")
+
+
+@functools.cache
+def _sections_model() -> type[pydantic.BaseModel]:
+    """`Recipe`'s fields as a pydantic model, each optional so that each key validates alone."""
+    hints = typing.get_type_hints(Recipe)
+    fields: dict[str, Any] = {f.name: (hints[f.name], None) for f in dataclasses.fields(Recipe)}
+    return pydantic.create_model("recipe", __config__=STRICT, **fields)
+
+
+@functools.cache
+def _trainer_model() -> type[pydantic.BaseModel]:
+    """GRPOConfig's fields (their annotations, or `TRAINER_WIDER_TYPES`) as a pydantic model.
+
+    Why not validate GRPOConfig itself: building one runs its __post_init__, which sets up
+    the device; `reasoning_rl.training` builds the real one.
+    """
     from trl import GRPOConfig
 
-    return {f.name: f.type for f in dataclasses.fields(GRPOConfig) if not isinstance(f.type, str)}
+    hints = {**typing.get_type_hints(GRPOConfig), **TRAINER_WIDER_TYPES}
+    fields: dict[str, Any] = {f.name: (hints[f.name], None) for f in dataclasses.fields(GRPOConfig)
+                              if f.init}
+    return pydantic.create_model("trainer", __config__=STRICT, **fields)
+
+
+def _sections(raw: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The recipe's sections that validate, typed, and one line per problem of the others.
+
+    An empty section (`eval:` with every key commented out) takes its defaults.
+    """
+    fields = dataclasses.fields(Recipe)
+    problems = [f"{f.name}: required key is missing" for f in fields if f.name not in raw
+                and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    hints = typing.get_type_hints(Recipe)
+    raw = {k: {} if v is None and dataclasses.is_dataclass(hints.get(k)) else v
+           for k, v in raw.items()}
+    values, found = validate_keys(_sections_model(), raw)
+    return values, problems + found
+
+
+def validate_keys(model: type[pydantic.BaseModel], data: dict[str, Any],
+                  path: str = "") -> tuple[dict[str, Any], list[str]]:
+    """Each key of `data` validated by `model` on its own: the typed values that pass, and
+    one line per problem (key path, what it takes, what it got) for those that do not.
+
+    Why key by key: the keys that are right are still checked against each other afterwards,
+    so a recipe with three mistakes lists all three.
+
+    >>> Run = pydantic.create_model("run", __config__=STRICT, seed=(int, 0), name=(str, "x"))
+    >>> validate_keys(Run, {"seed": "4", "name": "a", "sead": 1}, "run")
+    ({'name': 'a'}, ["run.seed: expected an integer, got '4' (str)", \
+'run.sead: unknown key; did you mean seed? valid keys under run: seed, name'])
+    """
+    values: dict[str, Any] = {}
+    problems: list[str] = []
+    for key, value in data.items():
+        text = json.dumps({key: value}, default=str)  # YAML dates become strings, as written
+        try:
+            values[key] = getattr(model.model_validate_json(text), key)
+        except pydantic.ValidationError as exc:
+            problems += _problems(exc, json.loads(text), path, model)
+    return values, problems
+
+
+# pydantic's error types in the words of a YAML recipe; others keep pydantic's own message.
+_EXPECTED = {"int_type": "an integer", "float_type": "a number", "bool_type": "true/false",
+             "string_type": "a string", "list_type": "a list", "dict_type": "a mapping",
+             "dataclass_type": "a mapping", "none_required": "null"}
+
+
+def _problems(exc: pydantic.ValidationError, data: dict[str, Any], path: str,
+              model: type[pydantic.BaseModel]) -> list[str]:
+    """One line per bad key path; the branches of a union merge ("a list or a string")."""
+    lines: dict[str, str] = {}
+    wanted: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False):
+        kind, loc = error["type"], error["loc"]
+        if kind in ("missing", "missing_argument"):
+            where = _join(path, [*_key_parts(loc[:-1], data), loc[-1]])
+            lines[where] = f"{where}: required key is missing"
+            continue
+        parts = _key_parts(loc, data)
+        where = _join(path, parts)
+        if kind in ("extra_forbidden", "unexpected_keyword_argument"):
+            parent = _join(path, parts[:-1])
+            keys = _keys_under(model, parts[:-1])
+            close = _close_matches(str(parts[-1]), keys)
+            lines[where] = (f"{where}: unknown key; " + (f"did you mean {close}? " if close else "")
+                            + f"valid keys under {parent or 'the recipe root'}: {', '.join(keys)}")
+            continue
+        wanted.setdefault(where, []).append(_expected(error))
+        shown = repr(error["input"])
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        lines[where] = (f"{where}: expected {' or '.join(dict.fromkeys(wanted[where]))}, "
+                        f"got {shown} ({type(error['input']).__name__})")
+    return list(lines.values())
+
+
+def _expected(error: Any) -> str:
+    """What a pydantic error says the key takes, in the words of a YAML recipe."""
+    if error["type"] in ("literal_error", "enum"):
+        return f"one of {error['ctx']['expected']}"
+    return _EXPECTED.get(error["type"]) or error["msg"].removeprefix("Input should be ")
+
+
+def _key_parts(loc: tuple[str | int, ...], data: Any) -> list[str | int]:
+    """The parts of a pydantic error location that are keys or indexes in `data`, without the
+    names pydantic gives a union's branches (`target_modules.list[str]`)."""
+    parts: list[str | int] = []
+    for part in loc:
+        if (isinstance(data, dict) and part in data
+                or isinstance(data, list) and isinstance(part, int) and part < len(data)):
+            parts.append(part)
+            data = data[part]
+    return parts
+
+
+def _keys_under(annotation: Any, parts: list[str | int]) -> list[str]:
+    """The keys the mapping at `parts` takes, walking the annotations from `annotation` down."""
+    for part in [*parts, None]:
+        while typing.get_args(annotation):  # `X | None`, `list[X]`: the X
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        if isinstance(part, str):
+            annotation = _field_types(annotation)[part]
+    return list(_field_types(annotation))
+
+
+def _field_types(cls: type) -> dict[str, Any]:
+    if issubclass(cls, pydantic.BaseModel):
+        return {name: info.annotation for name, info in cls.model_fields.items()}
+    return {f.name: typing.get_type_hints(cls)[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def _close_matches(key: str, keys: list[str]) -> str:
+    return ", ".join(difflib.get_close_matches(key, keys, n=3, cutoff=0.75))
+
+
+def _join(path: str, parts: list[str | int]) -> str:
+    for part in parts:
+        path = f"{path}[{part}]" if isinstance(part, int) else f"{path}.{part}" if path else part
+    return path
 
 
 def import_object(dotted: str, key_path: str) -> Any:

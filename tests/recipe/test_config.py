@@ -96,7 +96,7 @@ MALFORMED = [
      "trainer.num_generations: expected an integer"),
     ("trainer key owned elsewhere", "trainer: {output_dir: /tmp/x}",
      "trainer.output_dir: set by run.output_dir"),
-    ("algorithm unknown", "algorithm: ppo", "algorithm: expected one of 'magistral', 'trl'"),
+    ("algorithm unknown", "algorithm: ppo", "algorithm: expected one of 'magistral' or 'trl'"),
     ("section not a mapping", "eval: 3", "eval: expected a mapping"),
     ("reward weight not a number", ("rewards: [{fn: rewards.trl_functions.format_reward, "
      "weight: heavy}]"), "rewards[0].weight: expected a number"),
@@ -280,3 +280,58 @@ def test_lora_dropout_defaults_to_zero_so_importance_ratios_are_not_noise(tmp_pa
     # the clipped ratio pi_theta / pi_old would measure the masks, not the policy's change.
     recipe = load_recipe(write_recipe(tmp_path, GOOD + "model: {lora: {r: 8}}\n", data_file))
     assert recipe.model.lora.dropout == 0.0
+
+
+def test_a_mapping_value_of_the_wrong_type_is_an_error(tmp_path, data_file):
+    # dict[str, str]: the values are checked too, not just that it is a mapping.
+    path = write_recipe(tmp_path, GOOD, data_file)
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(path, ["data.columns={prompt: question, answer: 3}"])
+    assert caught.value.problems == ["data.columns.answer: expected a string, got 3 (int)"]
+
+
+def test_every_type_problem_is_reported_with_its_key_path_and_what_it_takes(tmp_path,
+                                                                           data_file):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(path, ["run.seed=true", "model.lora={r: 8.5, target_modules: 3}",
+                           "rewards.0.params=[]", "trainer.bf16=1", "trainer.report_to=3",
+                           "eval.heldout={split: test}", "prompt.examples=[{user: a}]",
+                           "stages=[{name: b, overrides: {}, extra: 1}]"])
+    assert caught.value.problems == [
+        "run.seed: expected an integer, got True (bool)",
+        "rewards[0].params: expected a mapping, got [] (list)",
+        "model.lora.r: expected an integer, got 8.5 (float)",
+        "model.lora.target_modules: expected a list or a string, got 3 (int)",
+        "eval.heldout.source: required key is missing",
+        "prompt.examples[0].assistant: required key is missing",
+        "stages[0].extra: unknown key; valid keys under stages[0]: name, overrides",
+        "trainer.bf16: expected true/false, got 1 (int)",
+        "trainer.report_to: expected a string or a list, got 3 (int)",
+    ]
+
+
+def test_unknown_section_key_names_the_closest_valid_key(tmp_path, data_file):
+    path = write_recipe(tmp_path, GOOD, data_file)
+    with pytest.raises(RecipeError, match=re.escape(
+            "eval.heldout.limt: unknown key; did you mean limit? valid keys under eval.heldout: "
+            "source, split, limit, before_after")):
+        load_recipe(path, [f"eval.heldout={{source: {data_file}, limt: 3}}"])
+
+
+def test_values_keep_their_json_type_and_enum_fields_take_their_values(tmp_path, data_file):
+    # A YAML date is read as the text written; TRL enums (save_strategy) and lists of enums
+    # (debug) take their values; an integer for a float trainer field reaches TRL unchanged;
+    # a mapping for a dataclass field (parallelism_config) is built into that dataclass.
+    path = write_recipe(tmp_path, GOOD + "eval:\n", data_file)
+    recipe = load_recipe(path, ["run.name=2026-01-01", "trainer.save_strategy=steps",
+                                "trainer.debug=[underflow_overflow]", "trainer.save_steps=10",
+                                "trainer.parallelism_config={dp_replicate_size: 1}"])
+    assert recipe.run.name == "2026-01-01" and recipe.eval.every_steps == 0
+    assert recipe.trainer["save_strategy"] == "steps"
+    assert recipe.trainer["debug"] == ["underflow_overflow"]
+    assert recipe.trainer["save_steps"] == 10 and isinstance(recipe.trainer["save_steps"], int)
+    assert recipe.trainer["parallelism_config"].dp_replicate_size == 1
+    with pytest.raises(RecipeError, match=re.escape(
+            "trainer.debug[0]: expected one of 'underflow_overflow' or 'tpu_metrics_debug'")):
+        load_recipe(path, ["trainer.debug=[overflow]"])
