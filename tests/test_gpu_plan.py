@@ -97,29 +97,31 @@ P7B = 7_615_616_512
 
 
 @pytest.mark.parametrize("stage, weights, grads, optim", [
-    (None, 2 * P7B, 2 * P7B, 4 * P7B),  # plain AdamW on a bf16 model: m and v in bf16
-    (1, 2 * P7B, 2 * P7B, 12 * P7B / 7),
-    (2, 2 * P7B, 2 * P7B / 7, 12 * P7B / 7),
-    (3, 2 * P7B / 7, 2 * P7B / 7, 12 * P7B / 7),
+    (None, 2, 2, 4),  # plain AdamW on a bf16 model: m and v in bf16
+    (1, 2, 4, 8 / 7),  # LoRA from here on: fp32 adapters, their gradients and Adam m and v
+    (2, 2, 4 / 7, 8 / 7),
+    (3, 2 / 7, 4 / 7, 8 / 7),
 ])
-def test_states_shard_by_zero_stage(stage, weights, grads, optim):
-    r = recipe("magistral_math_zero2_8gpu.yaml")
+def test_torch_adamw_states_shard_by_zero_stage(stage, weights, grads, optim):
+    """Bytes per parameter (weights) and per trained parameter (gradients, optimizer)."""
+    overrides = () if stage is None else ("model.lora.r=16",)
+    r = recipe("magistral_math_zero2_8gpu.yaml", *overrides)
     arch = architecture_for(r.model.name_or_path)[0]
     got = {m.item: m.bytes for m in state_memory(arch, r, stage, world=7)}
-    assert got["weights"] == pytest.approx(weights)
-    assert got["gradients"] == pytest.approx(grads)
-    assert got["optimizer states"] == pytest.approx(optim)
-    fp32_grads = 0 if stage is None else 4 * P7B / 7
-    assert got.get("fp32 gradient partition", 0) == pytest.approx(fp32_grads)
-    assert ("ZeRO-3 gathered params" in got) == (stage == 3)
+    trained = P7B if stage is None else arch.lora_params(16)
+    assert got["weights"] == pytest.approx(weights * P7B)
+    assert got["gradients"] == pytest.approx(grads * trained)
+    assert got["optimizer states"] == pytest.approx(optim * trained)
+    assert ("LoRA adapters (fp32)" in got) == (stage is not None)
+    assert got.get("ZeRO-3 gathered layer", 0) == 4 * arch.largest_layer_params() * (stage == 3)
 
 
 def test_zero2_recipe_plan_reads_stage_from_its_deepspeed_file():
     plan = make_plan("recipes/magistral_math_zero2_8gpu.yaml",
                      recipe("magistral_math_zero2_8gpu.yaml"))
     assert plan.stage == 2 and plan.layout.world_size == 7
-    assert lines(plan)["weights"] == 2 * P7B  # ZeRO-2 keeps full bf16 weights: 15.23 GB
-    assert lines(plan)["optimizer states"] == pytest.approx(12 * P7B / 7)  # 13.06 GB
+    # DeepSpeed's ZeRO-2 estimate: 2 B/param + 18 B/param / 7 ranks = 34.81 GB
+    assert lines(plan)["model states (ZeRO-2)"] == 2 * P7B + 18 * P7B // 7
     assert not plan.warnings
 
 

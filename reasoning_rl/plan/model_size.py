@@ -67,13 +67,17 @@ class Architecture:
         """
         return _counts(self.config_json)[0]
 
-    def layer_params(self) -> int:
-        """Parameters of one decoder block (the first; the families sized here repeat it)."""
-        return _counts(self.config_json)[1]
+    def largest_layer_params(self) -> int:
+        """Parameters held directly by the largest module, DeepSpeed's "largest layer".
 
-    def embedding_params(self) -> int:
-        """Parameters of the input embedding matrix, the largest single tensor of these models."""
-        return _counts(self.config_json)[2]
+        ZeRO-3 gathers one module's parameters at a time, so DeepSpeed's estimator sizes its
+        buffer by this count (`stage3.model_to_params`); here it is the embedding matrix.
+
+        >>> arch = architecture_for("Qwen/Qwen2.5-14B-Instruct")[0]
+        >>> arch.largest_layer_params() == arch.vocab * arch.hidden
+        True
+        """
+        return _counts(self.config_json)[1]
 
     def lora_params(self, rank: int, target_modules: str | list[str] = "all-linear") -> int:
         """Trainable parameters PEFT creates for rank-`rank` LoRA on `target_modules`.
@@ -110,11 +114,11 @@ def _numel(module) -> int:
 
 
 @lru_cache(maxsize=32)
-def _counts(config_json: str) -> tuple[int, int, int]:
-    """(all, one block, embedding) parameter counts of the meta model."""
+def _counts(config_json: str) -> tuple[int, int]:
+    """(all, largest module's own) parameter counts of the meta model."""
     model = meta_model(json.loads(config_json))
-    body = model.get_decoder()
-    return _numel(model), _numel(body.layers[0]), _numel(model.get_input_embeddings())
+    largest = max(sum(p.numel() for p in m.parameters(recurse=False)) for m in model.modules())
+    return _numel(model), largest
 
 
 @lru_cache(maxsize=32)
