@@ -8,12 +8,14 @@ only adds what every caller would otherwise repeat:
 
 - one result per task, ``None`` for a task that timed out, crashed or raised, so a reward batch
   always completes;
-- a new pool when pebble gives up on one (it does when a worker dies between tasks), and the
-  tasks that lost their pool run again once;
+- a new pool when pebble gives up on one (it does when a worker dies between tasks); the tasks
+  that lost it, those still queued there included (pebble leaves them pending for ever), run
+  again once;
 - ``spawn`` workers: a fork would copy the trainer, its memory and the locks its threads hold,
-  from pebble's own thread; a spawned worker imports this package and the parent's main module;
+  from pebble's own thread. As multiprocessing does, a spawned worker imports the parent's main
+  module: a script that grades at import time needs an ``if __name__ == "__main__":`` guard;
 - SIGTERM kills a worker at once: pebble's handler is Python code, which waits while a task is
-  stuck in C code (a huge power), and pebble only sends SIGKILL 3 s later.
+  stuck in one long C call, and pebble only sends SIGKILL 3 s later.
 
 pebble is imported when the first task is scheduled: code-only reward batches import this module
 too, also where it is not installed (the sandbox suite run as another uid, .ci/sandbox_as_user.sh).
@@ -27,7 +29,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any
 
@@ -61,13 +63,18 @@ class HardTimeoutPool:
 
     def map(self, items: Sequence[Any], timeout_s: float) -> list[Any]:
         """Each item's result in order; ``None`` for a task that timed out, crashed or raised."""
-        futures = [self._schedule(item, timeout_s) for item in items]
-        for index, future in enumerate(futures):
-            if isinstance(future.exception(), BrokenProcessPool):
-                futures[index] = self._schedule(items[index], timeout_s)  # on a new pool
+        if not items:
+            return []
+        pool, futures = self._submit(items, timeout_s)
+        lost = _lost(pool, futures)
+        if lost:  # the pool broke under them: once more, on a new pool
+            pool, retried = self._submit([items[i] for i in lost], timeout_s)
+            _lost(pool, retried)
+            for index, future in zip(lost, retried, strict=True):
+                futures[index] = future
         return [_result(future, timeout_s) for future in futures]
 
-    def _schedule(self, item: Any, timeout_s: float) -> Future:
+    def _submit(self, items: Sequence[Any], timeout_s: float) -> tuple[ProcessPool, list[Future]]:
         from pebble import ProcessPool
 
         with self._lock:
@@ -78,7 +85,8 @@ class HardTimeoutPool:
                 self._pool = ProcessPool(self.size, initializer=_start_worker,
                                          initargs=(self.initializer,),
                                          context=multiprocessing.get_context("spawn"))
-            return self._pool.schedule(self.function, (item,), timeout=timeout_s)
+            return self._pool, [self._pool.schedule(self.function, (item,), timeout=timeout_s)
+                                for item in items]
 
     def _stop(self) -> None:
         if self._pool is not None:
@@ -92,9 +100,22 @@ class HardTimeoutPool:
             self._stop()
 
 
+def _lost(pool: ProcessPool, futures: list[Future]) -> list[int]:
+    """Wait for the futures; the indices of those the pool broke under (unfinished ones too:
+    pebble leaves the tasks still queued in a broken pool pending for ever)."""
+    pending = set(futures)
+    while pending and pool.active:
+        pending = wait(pending, timeout=1.0).not_done
+    return [index for index, future in enumerate(futures)
+            if not future.done() or isinstance(future.exception(), BrokenProcessPool)]
+
+
 def _result(future: Future, timeout_s: float) -> Any:
     from pebble import ProcessExpired
 
+    if not future.done():
+        log.warning("a task was lost with its worker pool")
+        return None
     error = future.exception()
     if error is None:
         return future.result()
