@@ -13,7 +13,8 @@ only adds what every caller would otherwise repeat:
   again once;
 - ``spawn`` workers: a fork would copy the trainer, its memory and the locks its threads hold,
   from pebble's own thread. As multiprocessing does, a spawned worker imports the parent's main
-  module: a script that grades at import time needs an ``if __name__ == "__main__":`` guard;
+  module (and what it imports at the top, torch included: docs/benchmarks.md has the cost), so
+  a script that grades at import time needs an ``if __name__ == "__main__":`` guard;
 - SIGTERM kills a worker at once: pebble's handler is Python code, which waits while a task is
   stuck in one long C call, and pebble only sends SIGKILL 3 s later.
 
