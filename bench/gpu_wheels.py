@@ -7,11 +7,12 @@ pandas, no network, and takes at most 64 MiB along with the working tree. Everyt
 training path needs must travel as wheels that install there with
 `pip install --no-index --no-deps build/gpu/wheels/*.whl`. The list is not written by hand: it
 is the Requires-Dist closure of the training path's roots (TRL, datasets, math-verify with its
-ANTLR runtime) minus the closure of what the machine has, each pinned to the version installed
-here, the one the tests ran with. Binary wheels are fetched for CPython 3.12 manylinux x86_64.
-After building, every Requires-Dist of every shipped wheel must be met by a shipped wheel (at a
-version its specifier allows) or by a package the machine has; the project's own optional
-dependencies that the training path never imports are named in OFF_TRAINING_PATH.
+ANTLR runtime, pebble for its workers) minus the closure of what the machine has, each pinned to
+the version installed here, the one the tests ran with. Binary wheels are fetched for CPython
+3.12 manylinux x86_64. After building, every Requires-Dist of every shipped wheel must be met by
+a shipped wheel (at a version its specifier allows) or by a package the machine has; the
+project's own optional dependencies that the training path never imports are named in
+OFF_TRAINING_PATH.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from packaging.utils import canonicalize_name
 REPO = Path(__file__).resolve().parents[1]
 # On the lent machine (the issue that lends it lists them), with whatever they depend on.
 PRESENT = ("torch", "transformers", "accelerate", "peft", "pyarrow", "pandas")
-ROOTS = ("trl", "datasets", "math-verify[antlr4_13_2]")
+ROOTS = ("trl", "datasets", "math-verify[antlr4_13_2]", "pebble")
 # The project's dependencies that only other features import (lazily): checked by gpu_check's
 # dry run in an environment without them (make gpu-wheels-check).
 OFF_TRAINING_PATH = {

@@ -54,9 +54,7 @@ docs/benchmarks.md):
 Verification runs in worker processes with hard deadlines (see ``worker_pool``), because
 math-verify's own timeout relies on ``signal.alarm`` and silently switches off when a trainer
 calls rewards from a thread. Identical (answer, reference, problem) triples in a batch, common in
-a GRPO group, are verified once.
-
-Run as ``python -m rewards.math_answer`` this module is the worker itself.
+a GRPO group, are verified once. The workers run ``verify_pair``.
 """
 
 from __future__ import annotations
@@ -69,7 +67,7 @@ from fractions import Fraction
 
 from rewards import math_forms
 from rewards.format import THINK_CLOSE, boxed_spans, last_boxed
-from rewards.worker_pool import HardTimeoutPool, serve
+from rewards.worker_pool import HardTimeoutPool
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +168,14 @@ def is_correct(completion: str, reference: str) -> bool:
 def _get_pool() -> HardTimeoutPool:
     global _pool
     if _pool is None:
-        _pool = HardTimeoutPool(__name__ if __name__ != "__main__" else "rewards.math_answer")
+        _pool = HardTimeoutPool(verify_pair, initializer=_start_worker)
     return _pool
+
+
+def _start_worker() -> None:
+    """Worker set-up: import math-verify before the first task, so startup costs no task time."""
+    logging.disable(logging.CRITICAL)  # math-verify logs parse failures; the parent decides
+    import math_verify  # noqa: F401
 
 
 # A reference holding any of these is already marked-up text (a boxed answer, a worked
@@ -461,9 +465,3 @@ def _entry_pairs(reference: object, answer: object) -> list | None:
     if expected is None or given is None or expected[:2] != given[:2]:
         return None
     return list(zip(expected[2], given[2], strict=True))
-
-
-if __name__ == "__main__":
-    logging.disable(logging.CRITICAL)  # math-verify logs parse failures; the parent decides
-    import math_verify  # noqa: F401 - import before saying ready, so startup costs no task time
-    serve(verify_pair)

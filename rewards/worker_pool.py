@@ -1,182 +1,136 @@
-"""A small pool of long-lived worker processes whose every task has a hard, killable deadline.
+"""Grade a batch on long-lived worker processes (pebble), each task under a hard deadline.
 
-Why not ``concurrent.futures``: a process pool there cannot stop a task that hangs, and
-math-verify's own timeout uses ``signal.alarm``, which only works on the main thread; under a
-trainer that scores rewards on a worker thread it silently turns off, and one pathological
-expression can stall training or get every reward scored as 0. Here each worker is a plain
-subprocess speaking JSON lines over pipes; a task that overruns its deadline gets its worker
-killed (and replaced) and scores ``None``. Workers start once and are reused across calls, and
-the pool can be driven from any thread (one batch at a time).
+Why processes with a killable deadline: math-verify's own timeout uses ``signal.alarm``, which
+only works on the main thread; TRL scores rewards on worker threads, where it silently turns
+off, and one pathological expression could stall training. pebble's ``ProcessPool`` kills the
+worker of a task that overruns, starts another and can be driven from any thread. This module
+only adds what every caller would otherwise repeat:
+
+- one result per task, ``None`` for a task that timed out, crashed or raised, so a reward batch
+  always completes;
+- a new pool when pebble gives up on one (it does when a worker dies between tasks); the tasks
+  that lost it, those still queued there included (pebble leaves them pending for ever), run
+  again once;
+- ``spawn`` workers: a fork would copy the trainer, its memory and the locks its threads hold,
+  from pebble's own thread. As multiprocessing does, a spawned worker imports the parent's main
+  module (and what it imports at the top, torch included: docs/benchmarks.md has the cost), so
+  a script that grades at import time needs an ``if __name__ == "__main__":`` guard;
+- SIGTERM kills a worker at once: pebble's handler is Python code, which waits while a task is
+  stuck in one long C call, and pebble only sends SIGKILL 3 s later.
+
+pebble is imported when the first task is scheduled: code-only reward batches import this module
+too, also where it is not installed (the sandbox suite run as another uid, .ci/sandbox_as_user.sh).
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import multiprocessing
 import os
-import select
-import selectors
-import subprocess
-import sys
+import signal
 import threading
-import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import Any
+from concurrent.futures import Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pebble import ProcessPool
 
 log = logging.getLogger(__name__)
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
-
-
-class _Worker:
-    """One worker subprocess plus the bytes it has sent that do not yet form a full line."""
-
-    def __init__(self, module: str) -> None:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [_PACKAGE_PARENT, env.get("PYTHONPATH")]))
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            start_new_session=True,
-        )
-        self.buffer = b""
-        self.task_index: int | None = None
-        self.deadline = 0.0
-        self._wait_until_ready()
-
-    def _wait_until_ready(self, startup_s: float = 120.0) -> None:
-        """Block until the worker has imported what it needs: startup is not a task's time."""
-        ready, _, _ = select.select([self.process.stdout], [], [], startup_s)
-        if ready:
-            self.process.stdout.readline()
-
-    def send(self, task_index: int, payload: Any, timeout_s: float) -> bool:
-        """Send one task; False if the worker has died and cannot take it."""
-        self.task_index, self.deadline = task_index, time.monotonic() + timeout_s
-        try:
-            self.process.stdin.write(json.dumps(payload).encode() + b"\n")
-            self.process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            return False
-        return True
-
-    def kill(self) -> None:
-        try:
-            os.killpg(self.process.pid, 9)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.process.wait()
-        for stream in (self.process.stdin, self.process.stdout):
-            stream.close()
-
 
 class HardTimeoutPool:
-    """Run JSON tasks on ``size`` worker processes started with ``python -m <module>``.
+    """Run ``function`` on each item in ``size`` worker processes that live across calls.
 
-    The worker module must loop: read a JSON line from stdin, write one JSON line to stdout.
+    ``initializer`` runs once in each new worker, before its first task (imports belong there:
+    a deadline counts task time only). ``function`` and ``initializer`` must be importable
+    module-level functions.
 
-    >>> pool = HardTimeoutPool("rewards.math_answer", size=1)  # doctest: +SKIP
-    >>> pool.map([{"answer": "1/2", "reference": "0.5"}], timeout_s=5)  # doctest: +SKIP
-    [True]
+    >>> import math
+    >>> pool = HardTimeoutPool(math.sqrt, size=1)
+    >>> pool.map([4.0, -1.0], timeout_s=30)  # math.sqrt(-1.0) raises: None
+    [2.0, None]
+    >>> pool.close()
     """
 
-    def __init__(self, module: str, size: int | None = None) -> None:
-        self.module = module
+    def __init__(self, function: Callable[[Any], Any], size: int | None = None,
+                 initializer: Callable[[], None] | None = None) -> None:
+        self.function = function
         self.size = size or max(1, min(os.cpu_count() or 1, 8))
-        self._workers: list[_Worker] = []
+        self.initializer = initializer
+        self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
 
-    def map(self, payloads: Sequence[Any], timeout_s: float) -> list[Any]:
-        """Return each task's result in order; ``None`` for a task that timed out or crashed."""
-        if not payloads:
+    def map(self, items: Sequence[Any], timeout_s: float) -> list[Any]:
+        """Each item's result in order; ``None`` for a task that timed out, crashed or raised."""
+        if not items:
             return []
+        pool, futures = self._submit(items, timeout_s)
+        lost = _lost(pool, futures)
+        if lost:  # the pool broke under them: once more, on a new pool
+            pool, retried = self._submit([items[i] for i in lost], timeout_s)
+            _lost(pool, retried)
+            for index, future in zip(lost, retried, strict=True):
+                futures[index] = future
+        return [_result(future, timeout_s) for future in futures]
+
+    def _submit(self, items: Sequence[Any], timeout_s: float) -> tuple[ProcessPool, list[Future]]:
+        from pebble import ProcessPool
+
         with self._lock:
-            while len(self._workers) < min(self.size, len(payloads)):
-                self._workers.append(_Worker(self.module))
-            return self._run_batch(list(payloads), timeout_s)
+            if self._pool is not None and not self._pool.active:
+                log.warning("the worker pool broke (a worker died between tasks); restarting it")
+                self._stop()
+            if self._pool is None:
+                self._pool = ProcessPool(self.size, initializer=_start_worker,
+                                         initargs=(self.initializer,),
+                                         context=multiprocessing.get_context("spawn"))
+            return self._pool, [self._pool.schedule(self.function, (item,), timeout=timeout_s)
+                                for item in items]
 
-    def _run_batch(self, payloads: list[Any], timeout_s: float) -> list[Any]:
-        results: list[Any] = [None] * len(payloads)
-        pending = iter(range(len(payloads)))
-        busy: dict[int, _Worker] = {}
-        selector = selectors.DefaultSelector()
-
-        def assign(worker: _Worker) -> None:
-            index = next(pending, None)
-            if index is None:
-                return  # nothing left: the worker stays idle
-            if not worker.send(index, payloads[index], timeout_s):
-                worker = self._replace(worker)  # it had died between batches; retry once
-                worker.send(index, payloads[index], timeout_s)
-            busy[worker.process.stdout.fileno()] = worker
-            selector.register(worker.process.stdout, selectors.EVENT_READ, worker)
-
-        for worker in list(self._workers):
-            assign(worker)
-        while busy:
-            now = time.monotonic()
-            wait_s = max(0.0, min(w.deadline for w in busy.values()) - now)
-            for key, _ in selector.select(timeout=wait_s):
-                worker: _Worker = key.data
-                if self._read_result(worker, results):
-                    self._release(worker, busy, selector)
-                    assign(worker)
-            for worker in [w for w in busy.values() if w.deadline <= time.monotonic()]:
-                log.warning("reward worker task %s ran past %.1f s; killed", worker.task_index,
-                            timeout_s)
-                self._release(worker, busy, selector)
-                assign(self._replace(worker))
-        selector.close()
-        return results
-
-    def _read_result(self, worker: _Worker, results: list[Any]) -> bool:
-        """Read what the worker sent; True once its answer (or its death) is in ``results``."""
-        chunk = os.read(worker.process.stdout.fileno(), 1 << 16)
-        if not chunk:  # the worker died mid-task: the task scores None
-            worker.deadline = 0.0
-            return False
-        worker.buffer += chunk
-        if b"\n" not in worker.buffer:
-            return False
-        line, _, worker.buffer = worker.buffer.partition(b"\n")
-        try:
-            results[worker.task_index] = json.loads(line)
-        except ValueError:
-            results[worker.task_index] = None
-        return True
-
-    @staticmethod
-    def _release(worker: _Worker, busy: dict[int, _Worker], selector: selectors.BaseSelector
-                 ) -> None:
-        busy.pop(worker.process.stdout.fileno(), None)
-        selector.unregister(worker.process.stdout)
-
-    def _replace(self, worker: _Worker) -> _Worker:
-        worker.kill()
-        fresh = _Worker(self.module)
-        self._workers[self._workers.index(worker)] = fresh
-        return fresh
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
 
     def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker (a later ``map`` starts new ones)."""
         with self._lock:
-            for worker in self._workers:
-                worker.kill()
-            self._workers.clear()
+            self._stop()
 
 
-def serve(handle: Callable[[Any], Any]) -> None:
-    """Worker side: say ready, then answer each JSON line on stdin with one JSON line."""
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    for line in sys.stdin.buffer:
-        try:
-            result = handle(json.loads(line))
-        except Exception:  # noqa: BLE001 - a bad task must not take the worker down
-            result = None
-        sys.stdout.write(json.dumps(result) + "\n")
-        sys.stdout.flush()
+def _lost(pool: ProcessPool, futures: list[Future]) -> list[int]:
+    """Wait for the futures; the indices of those the pool broke under (unfinished ones too:
+    pebble leaves the tasks still queued in a broken pool pending for ever)."""
+    pending = set(futures)
+    while pending and pool.active:
+        pending = wait(pending, timeout=1.0).not_done
+    return [index for index, future in enumerate(futures)
+            if not future.done() or isinstance(future.exception(), BrokenProcessPool)]
+
+
+def _result(future: Future, timeout_s: float) -> Any:
+    from pebble import ProcessExpired
+
+    if not future.done():
+        log.warning("a task was lost with its worker pool")
+        return None
+    error = future.exception()
+    if error is None:
+        return future.result()
+    if isinstance(error, TimeoutError):
+        log.warning("a worker task ran past %.1f s; its worker was killed", timeout_s)
+    elif isinstance(error, ProcessExpired):
+        log.warning("a worker died during its task (exit code %s)", error.exitcode)
+    else:
+        log.debug("a worker task failed: %r", error)
+    return None
+
+
+def _start_worker(initializer: Callable[[], None] | None) -> None:
+    """Worker side: let SIGTERM kill at once, then run the caller's set-up."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if initializer is not None:
+        initializer()

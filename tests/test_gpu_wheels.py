@@ -16,7 +16,7 @@ def test_pins_are_the_training_path_minus_what_the_machine_has():
     assert done.returncode == 0, done.stderr
     pins = dict(line.split("==") for line in done.stdout.split())
     assert set(pins) == {"trl", "datasets", "dill", "multiprocess", "xxhash", "math-verify",
-                         "latex2sympy2-extended", "antlr4-python3-runtime"}
+                         "latex2sympy2-extended", "antlr4-python3-runtime", "pebble"}
     # pinned to what the tests run with, including the ANTLR runtime math-verify's extra names
     assert pins["trl"] == "1.16.0" and pins["antlr4-python3-runtime"] == "4.13.2"
 
