@@ -42,6 +42,8 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
+from reasoning_rl.rollout import trl_patches
+
 logger = logging.getLogger(__name__)
 
 _LOGGED_REASONS: set[str] = set()
@@ -302,7 +304,6 @@ def shared_prefill(model: nn.Module) -> Iterator[None]:
     ...     model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=48)
     """
     original = model.generate
-    own = model.__dict__.get("generate")
 
     def generate(*args: object, **kwargs: object) -> object:
         ids, mask = kwargs.get("input_ids"), kwargs.get("attention_mask")
@@ -311,11 +312,5 @@ def shared_prefill(model: nn.Module) -> Iterator[None]:
         rest = {k: v for k, v in kwargs.items() if k not in ("input_ids", "attention_mask")}
         return generate_grouped(model, ids, mask, generate_fn=original, **rest)
 
-    model.generate = generate
-    try:
+    with trl_patches.policy_generate(model, generate):
         yield
-    finally:
-        if own is None:
-            del model.generate
-        else:
-            model.generate = own

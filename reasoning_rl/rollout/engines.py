@@ -15,11 +15,11 @@ and after (attaching the generator, seeding colocated requests). `training.build
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from reasoning_rl.recipe.config import Recipe
+from reasoning_rl.rollout import trl_patches
 
 
 def check_rollout(recipe: Recipe) -> None:
@@ -74,7 +74,7 @@ def stop_rollouts_at(stop: Sequence[str], args, model, tokenizer) -> None:
     """Make TRL's rollouts end at the stop strings of plain-text prompts (none: no change).
 
     vLLM takes them as `stop`. transformers takes `stop_strings` but needs the tokenizer in
-    `generate`, which TRL does not pass (no seam: the one patch here), so the policy's
+    `generate`, which TRL does not pass (no seam: a patch, in `trl_patches`), so the policy's
     `generate` is bound to it; and it fills a stopped row with the generation config's pad
     token, which TRL would count and train as completion tokens, so the rollouts' pad id is the
     EOS that TRL's completion mask ends at (a generation option: the tokenizer, which ships in
@@ -87,4 +87,4 @@ def stop_rollouts_at(stop: Sequence[str], args, model, tokenizer) -> None:
         return
     args.generation_kwargs = {**(args.generation_kwargs or {}), "stop_strings": list(stop),
                               "pad_token_id": tokenizer.eos_token_id}
-    model.generate = functools.partial(model.generate, tokenizer=tokenizer)
+    trl_patches.bind_generate_tokenizer(model, tokenizer)

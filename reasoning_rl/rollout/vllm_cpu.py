@@ -21,9 +21,10 @@ that reload leaves stale.
 
 While the trainer is built, `colocate_engine_defaults` swaps TRL's module-level `LLM` for a thin
 wrapper that adds the engine arguments (the caller's own arguments win), and the trainer's
-`VLLMGeneration` for a subclass with that sync. TRL's `external_launcher` executor, generation
-and prefix-cache reset run on CPU as they are. `tests/rollout/test_vllm_patch.py` fails loudly
-if TRL stops constructing things the way this relies on.
+`VLLMGeneration` for a subclass with that sync (both swaps through `rollout/trl_patches.py`).
+TRL's `external_launcher` executor, generation and prefix-cache reset run on CPU as they are.
+`tests/rollout/test_trl_patches.py` and `test_vllm_patch.py` fail loudly if TRL stops
+constructing things the way this relies on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ import functools
 import os
 from collections.abc import Iterator
 from typing import Any
+
+from reasoning_rl.rollout import trl_patches
 
 # GiB of memory vLLM's CPU backend reserves for its KV cache when the user sets nothing. Its own
 # default is much larger; 1 GiB holds ~23k tokens of the 135M model, far more than a CPU batch.
@@ -102,7 +105,6 @@ def colocate_engine_defaults(args: Any, dtype: str) -> Iterator[dict[str, Any]]:
         yield {}
         return
     from trl.generation import vllm_generation
-    from trl.trainer import grpo_trainer
 
     if not hasattr(vllm_generation, "LLM"):  # vLLM not installed: TRL raises its own error
         yield {}
@@ -110,13 +112,9 @@ def colocate_engine_defaults(args: Any, dtype: str) -> Iterator[dict[str, Any]]:
 
     defaults = engine_defaults(dtype)
     os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", DEFAULT_KVCACHE_GIB)
-    original_llm, original_generation = vllm_generation.LLM, grpo_trainer.VLLMGeneration
-    vllm_generation.LLM = with_defaults(original_llm, defaults)
-    grpo_trainer.VLLMGeneration = cpu_generation_class()
-    try:
+    with trl_patches.engine_factory(with_defaults(vllm_generation.LLM, defaults)), \
+            trl_patches.generation_backend(cpu_generation_class()):
         yield defaults
-    finally:
-        vllm_generation.LLM, grpo_trainer.VLLMGeneration = original_llm, original_generation
 
 
 def reload_colocated(generation: Any) -> None:

@@ -1,4 +1,5 @@
-"""The TRL seams reasoning_rl.rollout.vllm_cpu relies on: fails loudly if a TRL upgrade moves them.
+"""The TRL seams reasoning_rl.rollout.vllm_cpu relies on: fails loudly if a TRL upgrade moves them
+(the module-level swaps themselves: tests/rollout/test_trl_patches.py).
 
 Runs in the main venv too (no vLLM needed): it checks TRL's source and module attributes, and
 the swap-and-restore behaviour of `colocate_engine_defaults`, with no engine started.
@@ -26,11 +27,6 @@ def test_trl_builds_its_colocate_engine_through_the_module_level_llm():
     assert 'distributed_executor_backend="external_launcher"' in source
     for argument in ("dtype=", "enforce_eager="):  # if TRL adds these, the patch is moot
         assert argument not in source
-
-
-def test_trl_builds_its_generation_backend_by_module_level_name():
-    assert grpo_trainer.VLLMGeneration is vllm_generation.VLLMGeneration
-    assert "VLLMGeneration(" in inspect.getsource(grpo_trainer.GRPOTrainer.__init__)
 
 
 def test_trl_sync_helpers_we_call_still_exist():

@@ -1,7 +1,8 @@
 """Where the async path plugs into `build_trainer`: TRL's generation object, swapped.
 
 Why: TRL builds its `VLLMGeneration` inside `GRPOTrainer.__init__`. While an async trainer is
-built, `stream_generation()` puts a subclass in its place that starts no engine; `attach()` then
+built, `stream_generation()` puts a subclass in its place that starts no engine (the patch, and
+why not TRL's `rollout_func`, are in `rollout/trl_patches.py`); `attach()` then
 starts the generator process with the exact sampling settings TRL gave that object and wires it
 to a `RolloutStream`. TRL's `_iter_named_params` (PEFT merge, vLLM names) is reused to publish.
 """
@@ -20,6 +21,7 @@ from transformers import TrainerCallback
 
 from reasoning_rl.errors import RecipeError
 from reasoning_rl.recipe.rollout_section import RolloutSection
+from reasoning_rl.rollout import trl_patches
 from reasoning_rl.rollout.online.generator import EngineSpec
 from reasoning_rl.rollout.online.stream import RolloutStream
 from reasoning_rl.rollout.online.transport import default_dir
@@ -72,14 +74,8 @@ def stream_generation_class() -> type:
 @contextlib.contextmanager
 def stream_generation() -> Iterator[None]:
     """While a trainer is built, it gets a `StreamGeneration` instead of a local engine."""
-    from trl.trainer import grpo_trainer
-
-    original = grpo_trainer.VLLMGeneration
-    grpo_trainer.VLLMGeneration = stream_generation_class()
-    try:
+    with trl_patches.generation_backend(stream_generation_class()):
         yield
-    finally:
-        grpo_trainer.VLLMGeneration = original
 
 
 def sampling_kwargs(generation: Any) -> dict[str, Any]:
