@@ -9,7 +9,6 @@ objective, `algorithm: trl` keeps TRL's own.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import inspect
 import json
@@ -24,7 +23,7 @@ import yaml
 
 from reasoning_rl.atomic import atomic_path, write_json_atomic
 from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
-from reasoning_rl.data.prompting import answer_text, build_prompt, prompt_texts, stop_strings
+from reasoning_rl.data.prompting import answer_text, prompt_texts, stop_strings
 from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
 from reasoning_rl.eval.periodic import PeriodicEval
@@ -33,6 +32,7 @@ from reasoning_rl.plan.launch import require_gpus_for
 from reasoning_rl.recipe.config import Recipe, import_object, to_dict
 from reasoning_rl.recipe.objective_section import objective_problems, steps_per_generation
 from reasoning_rl.rollout import engines
+from reasoning_rl.rollout.scaffold import scaffold_for
 from reasoning_rl.run import checkpoint
 from reasoning_rl.run.language_metrics import LanguageMetrics
 from reasoning_rl.run.metrics import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
@@ -58,7 +58,7 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     model, tokenizer, peft_config = load_policy(recipe.model)
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
     languages = run_languages(data_languages(rows + heldout), prompt_texts(
-        recipe.prompt, recipe.objective.scaffold_examples if recipe.objective else ()))
+        recipe.prompt, recipe.rollout.scaffold_examples))
     reward_funcs = bind_rewards(recipe, stop, languages)
     engines.stop_rollouts_at(stop, args, model, tokenizer)
     if any(row.get("lang") for row in rows):  # per-language training metrics
@@ -261,21 +261,13 @@ def build_trainer(recipe: Recipe, args, model, tokenizer, peft_config, reward_fu
             from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 
             trainer = MagistralGRPOTrainer(objective=recipe.objective,
-                                           scaffold=scaffold_prompt(recipe, tokenizer), **kwargs)
+                                           scaffold=scaffold_for(recipe.prompt, recipe.rollout,
+                                                                 tokenizer), **kwargs)
         else:
             trainer = SharedPrefixGRPOTrainer(**kwargs)
     engines.attach(trainer, recipe, args, cpu_colocate)
     trainer.remove_callback(ProgressCallback)  # ours shows the reward too
     return trainer
-
-
-def scaffold_prompt(recipe: Recipe, tokenizer) -> Callable[[str], Any] | None:
-    """problem -> the recipe's prompt with `objective.scaffold_examples` (None: no scaffold)."""
-    objective = recipe.objective
-    if objective is None or not objective.scaffold_steps:
-        return None
-    hinted = dataclasses.replace(recipe.prompt, examples=objective.scaffold_examples)
-    return functools.partial(build_prompt, prompt=hinted, tokenizer=tokenizer)
 
 
 def evaluate_once(recipe: Recipe, trainer, tokenizer, rows, path: Path, *,

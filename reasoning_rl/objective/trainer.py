@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -57,13 +56,13 @@ from reasoning_rl.objective.loss import (
     truncated_importance_weights,
     weighted_token_loss,
 )
-from reasoning_rl.objective.scaffold import hint_share, hinted_rows
 from reasoning_rl.objective.shared_prefix_trainer import SharedPrefixMixin
 from reasoning_rl.recipe.objective_section import (
     ObjectiveSection,
     minibatch_problems,
     objective_problems,
 )
+from reasoning_rl.rollout.scaffold import Scaffold
 
 # The TRL methods this class overrides or calls; checked at construction so an upgrade that
 # renames one fails here rather than silently falling back to TRL's own objective.
@@ -103,11 +102,10 @@ class _Round:
 class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     """GRPOTrainer whose advantages, group filter, minibatches and loss are Magistral's.
 
-    Same constructor as `trl.GRPOTrainer`, plus the keywords `objective` and `scaffold` (the
-    prompt with `objective.scaffold_examples` for a problem text; see
-    `reasoning_rl.objective.scaffold`) and `shared_prefix` (default False; recipes pass true
-    by default: each group's prompt
-    forwarded once in scoring and in transformers generation where exact; see
+    Same constructor as `trl.GRPOTrainer`, plus the keywords `objective`, `scaffold` (the
+    rollouts' prompt swap, `reasoning_rl.rollout.scaffold.Scaffold`) and `shared_prefix`
+    (default False; recipes pass true by default: each group's prompt forwarded once in scoring
+    and in transformers generation where exact; see
     `reasoning_rl.objective.shared_prefix_trainer`). `args.steps_per_generation` must be
     `objective.minibatches` x `args.gradient_accumulation_steps`.
     """
@@ -116,7 +114,7 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     loss_is_scaled_for_ga = True
 
     def __init__(self, *, objective: ObjectiveSection | None = None,
-                 scaffold: Callable[[str], object] | None = None, **grpo_trainer_kwargs):
+                 scaffold: Scaffold | None = None, **grpo_trainer_kwargs):
         missing = [name for name in _TRL_HOOKS if not hasattr(trl.GRPOTrainer, name)]
         require(not missing, f"GRPOTrainer lacks {missing}")
         self.objective = objective or ObjectiveSection()
@@ -133,7 +131,7 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
             raise ValueError("; ".join(problems))
         self._captured_rewards: torch.Tensor | None = None
         self._refill_generator = torch.Generator().manual_seed(args.seed + 1)
-        self._scaffold = scaffold if self.objective.scaffold_steps else None
+        self._scaffold = scaffold if scaffold is not None and scaffold.steps else None
         self._round_problems: list[str] = []
         self._round_hinted: tuple[list[bool], list[list[int]]] | None = None
         self._round = 0  # generation rounds (first + refills) of the current step
@@ -153,17 +151,15 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     def _generate(self, prompts: list):
         """TRL's generation; scaffolded groups are sampled from their hinted prompt, and the
         prompt ids returned (what the policy is trained on) are always the plain prompt's."""
-        share = hint_share(self.state.global_step, self.objective.scaffold_steps)
-        if self._scaffold is None or not self.model.training or share == 0.0:
+        step = self.state.global_step
+        if self._scaffold is None or not self.model.training or self._scaffold.share(step) == 0:
             return super()._generate(prompts)
         require(len(self._round_problems) == len(prompts) and all(self._round_problems),
                 "scaffold: every row needs its problem text in a `problem` column")
         # Seeded by step and round: a resumed run scaffolds the same groups.
-        flags = hinted_rows(len(prompts), self.num_generations, share, self.args.seed,
-                            self.state.global_step * 64 + self._round)
-        problems = self._round_problems
-        shown = [self._scaffold(problem) if flag else prompt
-                 for prompt, problem, flag in zip(prompts, problems, flags, strict=True)]
+        shown, flags = self._scaffold.swap(prompts, self._round_problems,
+                                           group_size=self.num_generations, step=step,
+                                           seed=self.args.seed, draw=step * 64 + self._round)
         result = list(super()._generate(shown))
         self._round_hinted = (flags, result[0])  # the token ids the sampler was conditioned on
         result[0] = self._tokenize_prompts(prompts)[0]

@@ -34,7 +34,7 @@ from reasoning_rl.recipe.objective_section import (
 )
 from reasoning_rl.recipe.overrides import apply_override, set_dotted
 from reasoning_rl.recipe.prompt_section import PromptSection, check_template
-from reasoning_rl.recipe.rollout_section import RolloutSection
+from reasoning_rl.recipe.rollout_section import RolloutSection, scaffold_problems
 
 # Magistral-style GRPO settings (arXiv 2506.10910, section 2.1): no KL term (beta 0), clip-higher
 # (epsilon_high 0.28), one gradient step per batch. Plus settings measured to suit CPU runs.
@@ -254,6 +254,9 @@ def _resolve(raw: dict[str, Any], path: Path) -> Recipe:
     if "run" in values and values["run"].keep_checkpoints < 1:
         problems.append("run.keep_checkpoints: expected an integer >= 1")
     problems += _algorithm_problems(values, raw)
+    if "rollout" in values and "trainer" in values:
+        problems += scaffold_problems(values["rollout"], grpo_view(values["trainer"]),
+                                      values.get("algorithm", "magistral"))
     if problems:
         raise RecipeError(*problems)
     return Recipe(**values)
@@ -323,6 +326,11 @@ def resolve_trainer(values: dict[str, Any], problems: list[str]) -> dict[str, An
 # mode: a mapping becomes its dataclass and an enum is matched by value, but no scalar is
 # coerced ("4" is not an integer, true is not 1); a key that names no field is an error.
 STRICT = pydantic.ConfigDict(strict=True, extra="forbid")
+# Keys an older recipe may still use, and where they live now: a clear error, not a lookalike.
+MOVED_KEYS = {
+    "objective.scaffold_examples": "rollout.scaffold_examples",  # what the sampler is shown
+    "objective.scaffold_steps": "rollout.scaffold_steps",
+}
 
 
 @functools.cache
@@ -406,6 +414,9 @@ def _problems(exc: pydantic.ValidationError, data: dict[str, Any], path: str,
             continue
         parts = _key_parts(loc, data)
         where = _join(path, parts)
+        if kind in ("extra_forbidden", "unexpected_keyword_argument") and where in MOVED_KEYS:
+            lines[where] = f"{where}: moved to {MOVED_KEYS[where]} (same value); rename the key"
+            continue
         if kind in ("extra_forbidden", "unexpected_keyword_argument"):
             parent = _join(path, parts[:-1])
             keys = _keys_under(model, parts[:-1])

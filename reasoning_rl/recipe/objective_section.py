@@ -9,11 +9,9 @@ torch nor TRL.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
-
-from reasoning_rl.recipe.prompt_section import ExampleTurn
 
 # Rewards closer than this count as equal: such a group is "non-diverse" and is filtered out.
 DEFAULT_EQUAL_ATOL = 1e-6
@@ -39,10 +37,8 @@ class ObjectiveSection:
     `equal_reward_atol`: rewards within this distance count as equal (group filtered).
     `drop_filtered_rows`: remove filtered groups' rows from the batch to save compute; the loss
     is the same either way, since filtered rows carry weight 0.
-    `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.objective.scaffold`):
-    worked examples shown to the sampler only, for a share of groups that falls from 1 to 0 over
-    the first `scaffold_steps` steps; the policy is trained on the recipe's own prompt.
-    `scaffold_weighting` says how those off-policy tokens enter the loss: "shaped" (default)
+    `scaffold_weighting` says how the scaffold's off-policy tokens (`rollout.scaffold_steps`,
+    `reasoning_rl.rollout.scaffold`) enter the loss: "shaped" (default)
     replaces their ratio by LUFFY's f(pi) = pi / (pi + `scaffold_shaping_gamma`), unclipped;
     "tis" weights Magistral's surrogate by pi(y|plain) / mu(y|hinted) truncated at
     `scaffold_is_cap` (docs/algorithm.md says why the default is "shaped").
@@ -55,8 +51,6 @@ class ObjectiveSection:
     max_refill_rounds: int = 0
     equal_reward_atol: float = DEFAULT_EQUAL_ATOL
     drop_filtered_rows: bool = True
-    scaffold_examples: list[ExampleTurn] = field(default_factory=list)
-    scaffold_steps: int = 0
     scaffold_is_cap: float = DEFAULT_SCAFFOLD_IS_CAP
     scaffold_weighting: str = "shaped"
     scaffold_shaping_gamma: float = DEFAULT_SCAFFOLD_SHAPING_GAMMA
@@ -142,13 +136,15 @@ def minibatch_problems(args: Any, options: ObjectiveSection, processes: int = 1)
 
 
 def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
-    """What is wrong with the scaffold options, by key path (empty when they can run).
+    """What is wrong with the scaffold's loss options, by key path (empty when they can run).
+
+    (The scaffold's own keys, what the sampler is shown, are `rollout`'s.)
 
     >>> from types import SimpleNamespace
-    >>> scaffold_problems(SimpleNamespace(use_vllm=False), ObjectiveSection(scaffold_steps=5))
-    ['objective.scaffold_steps: 5 steps of scaffold but objective.scaffold_examples is empty']
+    >>> scaffold_problems(SimpleNamespace(), ObjectiveSection(scaffold_is_cap=0.5))
+    ... # doctest: +ELLIPSIS
+    ['objective.scaffold_is_cap: expected a number >= 1.0 (the truncation of ...); got 0.5']
     """
-    steps, examples = options.scaffold_steps, options.scaffold_examples
     if options.scaffold_weighting not in SCAFFOLD_WEIGHTINGS:
         return [f"objective.scaffold_weighting: expected one of {', '.join(SCAFFOLD_WEIGHTINGS)};"
                 f" got {options.scaffold_weighting!r}"]
@@ -158,18 +154,6 @@ def scaffold_problems(args: Any, options: ObjectiveSection) -> list[str]:
     if options.scaffold_is_cap < 1.0:
         return [f"objective.scaffold_is_cap: expected a number >= 1.0 (the truncation of "
                 f"pi(y|plain) / mu(y|hinted)); got {options.scaffold_is_cap}"]
-    if steps < 0:
-        return [f"objective.scaffold_steps: expected an integer >= 0; got {steps}"]
-    if steps and not examples:
-        return [f"objective.scaffold_steps: {steps} steps of scaffold but "
-                f"objective.scaffold_examples is empty"]
-    if examples and not steps:
-        return ["objective.scaffold_examples: set objective.scaffold_steps > 0 (the steps over "
-                "which the scaffold fades out), or remove the examples"]
-    if steps and args.use_vllm and getattr(args, "vllm_importance_sampling_correction", True):
-        return ["objective.scaffold_steps: scaffolded samples come from another prompt, so "
-                "vLLM's importance-sampling correction would compare different contexts; set "
-                "trainer.vllm_importance_sampling_correction: false"]
     return []
 
 

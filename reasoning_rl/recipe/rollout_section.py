@@ -1,17 +1,19 @@
-"""Recipe section `rollout`: synchronous (default) or asynchronous generation, and its checks.
+"""Recipe section `rollout`: what the sampler sees and who drives it, and its checks.
 
 Why a section of its own: asynchrony changes who drives generation (a separate process that runs
 ahead of the learner) but not the objective, so it is one small switch plus the knobs that bound
-how far ahead generation may run. Settings that cannot work together are refused here, before
-any model loads, with the recipe key to change (exit code 2).
+how far ahead generation may run; the scaffold changes the prompt the sampler is shown, not the
+one trained on (its loss weighting is the objective's). Settings that cannot work together are
+refused here, before any model loads, with the recipe key to change (exit code 2).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.prompt_section import ExampleTurn
 
 
 @dataclass
@@ -26,6 +28,10 @@ class RolloutSection:
     `lora_transfer` (LoRA policies): `adapter` sends the adapter alone and the engine applies it
     as a vLLM LoRA; `merged` sends full weights with the adapter merged in (for adapters vLLM's
     LoRA layers cannot take, e.g. `modules_to_save`).
+    `scaffold_examples`, `scaffold_steps` (base checkpoints, `reasoning_rl.rollout.scaffold`;
+    `algorithm: magistral`): worked examples shown to the sampler only, for a share of groups
+    that falls from 1 to 0 over the first `scaffold_steps` steps; the policy is trained on the
+    recipe's own prompt (`objective.scaffold_weighting` says how those tokens enter the loss).
     """
 
     mode: Literal["sync", "async"] = "sync"
@@ -33,14 +39,46 @@ class RolloutSection:
     batch_timeout_s: float = 600.0
     transport_dir: str | None = None
     lora_transfer: Literal["adapter", "merged"] = "adapter"
+    scaffold_examples: list[ExampleTurn] = field(default_factory=list)
+    scaffold_steps: int = 0
+
+
+def scaffold_problems(rollout: RolloutSection, trainer: Any, algorithm: str) -> list[str]:
+    """What is wrong with the scaffold keys, by key path (empty when they can run).
+
+    `trainer` is the resolved `trainer` section as attributes (a `GRPOConfig` view).
+
+    >>> from types import SimpleNamespace
+    >>> scaffold_problems(RolloutSection(scaffold_steps=5), SimpleNamespace(use_vllm=False),
+    ...                   "magistral")
+    ['rollout.scaffold_steps: 5 steps of scaffold but rollout.scaffold_examples is empty']
+    """
+    steps, examples = rollout.scaffold_steps, rollout.scaffold_examples
+    if steps < 0:
+        return [f"rollout.scaffold_steps: expected an integer >= 0; got {steps}"]
+    if steps and not examples:
+        return [f"rollout.scaffold_steps: {steps} steps of scaffold but "
+                f"rollout.scaffold_examples is empty"]
+    if examples and not steps:
+        return ["rollout.scaffold_examples: set rollout.scaffold_steps > 0 (the steps over "
+                "which the scaffold fades out), or remove the examples"]
+    if steps and algorithm != "magistral":
+        return ["rollout.scaffold_steps: the scaffold needs algorithm: magistral (its objective "
+                "weights the off-policy tokens); set it, or remove the scaffold"]
+    if steps and trainer.use_vllm and getattr(trainer, "vllm_importance_sampling_correction",
+                                              True):
+        return ["rollout.scaffold_steps: scaffolded samples come from another prompt, so "
+                "vLLM's importance-sampling correction would compare different contexts; set "
+                "trainer.vllm_importance_sampling_correction: false"]
+    return []
 
 
 def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds: int,
-                scaffold_steps: int = 0, minibatches: int = 1) -> None:
+                minibatches: int = 1) -> None:
     """Raise `RecipeError` when an async recipe asks for something the async path cannot do.
 
-    `trainer` is the resolved recipe `trainer` section; `refill_rounds`, `scaffold_steps` and
-    `minibatches` the objective's (0, 0 and 1 for `algorithm: trl`).
+    `trainer` is the resolved recipe `trainer` section; `refill_rounds` and `minibatches` the
+    objective's (0 and 1 for `algorithm: trl`).
 
     >>> check_async(RolloutSection(mode="async", max_staleness=-1), {"use_vllm": True}, 0)
     Traceback (most recent call last):
@@ -55,8 +93,8 @@ def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds:
                           f"got {rollout.batch_timeout_s}")
     if rollout.mode != "async":
         return
-    if scaffold_steps:
-        raise RecipeError("objective.scaffold_steps: the scaffold is not supported with "
+    if rollout.scaffold_steps:
+        raise RecipeError("rollout.scaffold_steps: the scaffold is not supported with "
                           "rollout.mode: async (the generator process samples from the recipe's "
                           "prompt only, and the importance weights need the hinted prompt's "
                           "log-probs); set rollout.mode: sync, or remove the scaffold")

@@ -29,7 +29,6 @@ def check_rollout(recipe: Recipe) -> None:
     objective = recipe.objective
     check_async(recipe.rollout, recipe.trainer,
                 objective.max_refill_rounds if objective else 0,
-                objective.scaffold_steps if objective else 0,
                 objective.minibatches if objective else 1)
     if recipe.rollout.mode == "async":
         from reasoning_rl.rollout.online.hooks import adapter_rank, require_engine

@@ -191,9 +191,10 @@ def test_print_config_shows_the_typed_objective_section(tmp_path, data_file, cap
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["objective"] == {"minibatches": 1, "max_refill_rounds": 1,
                                     "equal_reward_atol": 1e-6, "drop_filtered_rows": True,
-                                    "scaffold_examples": [], "scaffold_steps": 0,
                                     "scaffold_is_cap": 2.0, "scaffold_weighting": "shaped",
                                     "scaffold_shaping_gamma": 0.1}
+    rollout = printed["rollout"]
+    assert rollout["scaffold_examples"] == [] and rollout["scaffold_steps"] == 0
     assert main(["train", str(path), "--print-config", "algorithm=trl"]) == 0
     assert "objective" not in yaml.safe_load(capsys.readouterr().out)
 

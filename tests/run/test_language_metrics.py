@@ -102,7 +102,7 @@ def test_training_binds_the_runs_languages_as_judge_candidates():
 
     recipe = load_recipe("recipes/smoke_cpu_multilingual.yaml")
     languages = run_languages(data_languages([{"lang": "fr"}, {"lang": "zh"}]),
-                              prompt_texts(recipe.prompt, recipe.objective.scaffold_examples))
+                              prompt_texts(recipe.prompt, recipe.rollout.scaffold_examples))
     assert {"de", "en", "es", "fr", "ru", "zh"} <= set(languages)
     bound = bind_rewards(recipe, languages=languages)[2]
     assert bound.__wrapped__.keywords["candidates"] == list(languages)

@@ -6,11 +6,12 @@ format gate with the instructions only, so GRPO sees all-equal groups and never 
 worked example in the prompt 77 % pass, but a policy trained on that prompt learns to copy the
 example, and still fails without it.
 
-So for a share of groups that falls linearly from 1 at step 0 to 0 at `objective.scaffold_steps`,
-completions are sampled from the prompt WITH `objective.scaffold_examples` (the behaviour policy
+So for a share of groups that falls linearly from 1 at step 0 to 0 at `rollout.scaffold_steps`,
+completions are sampled from the prompt WITH `rollout.scaffold_examples` (the behaviour policy
 mu(y | hinted)), while rewards, advantages and the update use the recipe's own prompt WITHOUT
 them (the policy pi(y | plain) that is trained and evaluated). Those samples are off-policy for
-pi; `objective.scaffold_weighting` says how their tokens enter the loss:
+pi; this module is the prompt swap (what the sampler sees), and `objective.scaffold_weighting`
+says how their tokens enter the loss (`reasoning_rl/objective/loss.py`):
 
 - "shaped" (default), LUFFY's policy shaping (arXiv 2504.14945): the per-token term is
   f(pi_theta(y_t | plain, y_<t)) * A with f(p) = p / (p + gamma), gamma =
@@ -34,7 +35,55 @@ on-policy GRPO. docs/algorithm.md has the full objective.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
 import torch
+
+from reasoning_rl.data.prompting import build_prompt
+from reasoning_rl.recipe.prompt_section import PromptSection
+from reasoning_rl.recipe.rollout_section import RolloutSection
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    """The prompt swap: `prompt(problem)` is the hinted prompt, shown over the first `steps`.
+
+    >>> scaffold = Scaffold(prompt=lambda problem: "2 + 2 = 4. " + problem, steps=2)
+    >>> scaffold.swap(["1 + 1?", "1 + 1?"], ["1 + 1?", "1 + 1?"], group_size=2, step=0,
+    ...               seed=0, draw=0)
+    (['2 + 2 = 4. 1 + 1?', '2 + 2 = 4. 1 + 1?'], [True, True])
+    """
+
+    prompt: Callable[[str], object]
+    steps: int
+
+    def share(self, step: int) -> float:
+        """Share of groups sampled from the hinted prompt at optimizer step `step`."""
+        return hint_share(step, self.steps)
+
+    def swap(self, prompts: Sequence[object], problems: Sequence[str], *, group_size: int,
+             step: int, seed: int, draw: int) -> tuple[list[object], list[bool]]:
+        """The prompts the sampler is shown (hinted for whole groups) and which rows are hinted.
+
+        Deterministic in (`seed`, `step`, `draw`), so a resumed run scaffolds the same groups.
+        """
+        flags = hinted_rows(len(prompts), group_size, self.share(step), seed, draw)
+        shown = [self.prompt(problem) if flag else prompt
+                 for prompt, problem, flag in zip(prompts, problems, flags, strict=True)]
+        return shown, flags
+
+
+def scaffold_for(prompt: PromptSection, rollout: RolloutSection,
+                 tokenizer: object) -> Scaffold | None:
+    """The recipe's scaffold: its prompt with `rollout.scaffold_examples` (None: no scaffold)."""
+    if not rollout.scaffold_steps:
+        return None
+    hinted = dataclasses.replace(prompt, examples=rollout.scaffold_examples)
+    return Scaffold(functools.partial(build_prompt, prompt=hinted, tokenizer=tokenizer),
+                    rollout.scaffold_steps)
 
 
 def hint_share(step: int, scaffold_steps: int) -> float:

@@ -8,10 +8,12 @@ computed on, and the prompts the reward function sees, must be the plain prompt'
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 import torch
 import trl
+import yaml
 from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
@@ -22,7 +24,7 @@ from reasoning_rl.objective.batch import SCAFFOLD_LOGPS_KEY, SCAFFOLD_ROW_KEY
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 from reasoning_rl.recipe.config import load_recipe
 from reasoning_rl.recipe.objective_section import ObjectiveSection
-from reasoning_rl.recipe.prompt_section import ExampleTurn
+from reasoning_rl.rollout.scaffold import Scaffold
 
 HINT = "Worked example: 2 + 2 = 4."
 
@@ -64,10 +66,9 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=2,
                       max_completion_length=6, max_steps=1, report_to=[], use_cpu=True,
                       save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0)
-    objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")])
     trainer = Recording(model=model, args=args, reward_funcs=[reward], train_dataset=dataset,
-                        processing_class=tokenizer, objective=objective,
-                        scaffold=lambda problem: build(problem, hint=True))
+                        processing_class=tokenizer, objective=ObjectiveSection(),
+                        scaffold=Scaffold(lambda problem: build(problem, hint=True), steps=1))
     trainer.train()
 
     assert len(seen["generated_from"]) == len(seen["rewarded"]) == 4 and seen["trained_on"]
@@ -78,22 +79,33 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
     assert trainer.state.log_history[0]["scaffold/hinted_frac"] == 1.0
 
 
-@pytest.mark.parametrize("objective, message", [
-    ({"scaffold_steps": 5}, "objective.scaffold_steps: 5 steps of scaffold but "
-                            "objective.scaffold_examples is empty"),
-    ({"scaffold_examples": [{"user": "1 + 1?", "assistant": "2"}]},
-     "objective.scaffold_examples: set objective.scaffold_steps > 0"),
-    ({"scaffold_weighting": "luffy"},
+EXAMPLE = {"user": "1 + 1?", "assistant": "2"}
+
+
+@pytest.mark.parametrize("sections, message", [
+    ({"rollout": {"scaffold_steps": 5}},
+     "rollout.scaffold_steps: 5 steps of scaffold but rollout.scaffold_examples is empty"),
+    ({"rollout": {"scaffold_examples": [EXAMPLE]}},
+     "rollout.scaffold_examples: set rollout.scaffold_steps > 0"),
+    ({"rollout": {"scaffold_steps": 2, "scaffold_examples": [EXAMPLE]}, "algorithm": "trl"},
+     "rollout.scaffold_steps: the scaffold needs algorithm: magistral"),
+    ({"rollout": {"scaffold_steps": 2, "scaffold_examples": [EXAMPLE]},
+      "trainer": {"use_vllm": True}},
+     "rollout.scaffold_steps: scaffolded samples come from another prompt"),
+    ({"objective": {"scaffold_weighting": "luffy"}},
      "objective.scaffold_weighting: expected one of tis, shaped; got 'luffy'"),
-    ({"scaffold_shaping_gamma": 0}, "objective.scaffold_shaping_gamma: expected a number > 0"),
+    ({"objective": {"scaffold_shaping_gamma": 0}},
+     "objective.scaffold_shaping_gamma: expected a number > 0"),
+    ({"objective": {"scaffold_steps": 5}},  # where older recipes had it
+     "objective.scaffold_steps: moved to rollout.scaffold_steps (same value); rename the key"),
 ])
-def test_half_a_scaffold_is_a_recipe_error(tmp_path, objective, message):
+def test_half_a_scaffold_is_a_recipe_error(tmp_path, sections, message):
     path = tmp_path / "r.yaml"
-    path.write_text(
-        "data: {source: data/arithmetic_train.jsonl}\n"
-        "rewards: [{fn: rewards.trl_functions.format_reward}]\n"
-        f"algorithm: magistral\nobjective: {objective}\n")
-    with pytest.raises(RecipeError, match=message.replace("+", r"\+").replace("?", r"\?")):
+    path.write_text(yaml.safe_dump({
+        "data": {"source": "data/arithmetic_train.jsonl"},
+        "rewards": [{"fn": "rewards.trl_functions.format_reward"}],
+        "algorithm": "magistral", **sections}))
+    with pytest.raises(RecipeError, match=re.escape(message)):
         load_recipe(path)
 
 
@@ -127,12 +139,11 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
                       max_completion_length=6, max_steps=1, report_to=[], use_cpu=True,
                       save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0, max_grad_norm=0.0,
                       bf16=False)  # float32: the reference is TRL's per-sample scoring
-    objective = ObjectiveSection(scaffold_steps=1, scaffold_examples=[ExampleTurn("u", "a")],
-                                 scaffold_is_cap=cap, scaffold_weighting=weighting,
+    objective = ObjectiveSection(scaffold_is_cap=cap, scaffold_weighting=weighting,
                                  scaffold_shaping_gamma=gamma)
     trainer = Recording(model=model, args=args, reward_funcs=[_length_reward],
                         train_dataset=dataset, processing_class=tokenizer, objective=objective,
-                        scaffold=lambda problem: text_prompt(problem, hint=True),
+                        scaffold=Scaffold(lambda problem: text_prompt(problem, hint=True), 1),
                         callbacks=[Capture()])
     untrained = copy.deepcopy(trainer.model)  # with the fused LM head TRL's helper expects
     trainer.train()
@@ -197,6 +208,6 @@ def _logps(trainer, model, tokenizer, problems, inputs, hint):
 def test_the_scaffold_is_refused_under_async_rollouts():
     from reasoning_rl.recipe.rollout_section import RolloutSection, check_async
 
-    with pytest.raises(RecipeError, match="objective.scaffold_steps: the scaffold is not "
+    with pytest.raises(RecipeError, match="rollout.scaffold_steps: the scaffold is not "
                                           "supported with rollout.mode: async"):
-        check_async(RolloutSection(mode="async"), {"use_vllm": True}, 0, scaffold_steps=20)
+        check_async(RolloutSection(mode="async", scaffold_steps=20), {"use_vllm": True}, 0)
