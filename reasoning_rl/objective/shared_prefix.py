@@ -37,6 +37,9 @@ replay sets the same ones again; `_ReadOnlyPrefixLayer`: the completion pass rea
 keys and stores nothing), and the layers are told to keep the cache for those two forwards
 (transformers' `_can_checkpoint_with_cache`, its flag for layers that only read the cache).
 The replayed layers then see exactly what the first forward saw, so gradients are the same.
+The model scored may be what accelerate prepared, such as a DeepSpeed engine, whose own `config`
+is its DeepSpeed settings: the replay-safe cache takes its layout from the transformers model
+inside (tests/test_deepspeed_cpu.py checks a ZeRO-2 engine against the plain model).
 """
 
 from __future__ import annotations
@@ -48,7 +51,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import DynamicCache
+from transformers import DynamicCache, PreTrainedModel
 from transformers.cache_utils import DynamicLayer
 from transformers.modeling_layers import GradientCheckpointingLayer
 from trl.trainer.utils import entropy_from_logits, selective_log_softmax
@@ -194,6 +197,17 @@ class _ReadOnlyPrefixLayer(DynamicLayer):
                 torch.cat([self.values, value_states], dim=-2))
 
 
+def _model_config(model: nn.Module) -> object | None:
+    """The config of the transformers model in `model`, wrapped or not, or None.
+
+    Why not `model.config`: the trainer scores through what accelerate prepared, and a
+    DeepSpeed engine's own `config` is its DeepSpeed settings (a dict), shadowing the model's;
+    DDP has none. The outermost `PreTrainedModel` (also inside a PEFT model) holds the one the
+    cache layout comes from.
+    """
+    return next((m.config for m in model.modules() if isinstance(m, PreTrainedModel)), None)
+
+
 @contextmanager
 def _cache_through_checkpoints(model: nn.Module) -> Iterator[None]:
     """Let checkpointed layers keep the (replay-safe) cache for the forwards inside."""
@@ -211,7 +225,10 @@ def _checkpointed_prompt_cache(model: nn.Module, prompt_ids: torch.Tensor,
                                prompt_mask: torch.Tensor, shared: SharedPrompts,
                                kwargs: dict) -> DynamicCache | str:
     """`_prompt_cache` under gradient checkpointing, with replay-safe cache layers."""
-    plain = DynamicCache(config=model.config).layers
+    config = _model_config(model)
+    if config is None:
+        return "no transformers model inside the wrapper to read the cache layout from"
+    plain = DynamicCache(config=config).layers
     if not plain or any(type(layer) is not DynamicLayer for layer in plain):
         return "the model's cache has layers other than full-attention DynamicLayers"
     cache = DynamicCache()
