@@ -204,6 +204,9 @@ def _model_config(model: nn.Module) -> object | None:
     DeepSpeed engine's own `config` is its DeepSpeed settings (a dict), shadowing the model's;
     DDP has none. The outermost `PreTrainedModel` (also inside a PEFT model) holds the one the
     cache layout comes from.
+
+    >>> _model_config(nn.Sequential(nn.Linear(2, 2))) is None  # no transformers model inside
+    True
     """
     return next((m.config for m in model.modules() if isinstance(m, PreTrainedModel)), None)
 
