@@ -2,7 +2,8 @@
 
 DeepSpeed's CPU accelerator (gloo) runs a real ZeRO-2 engine, so the shipped ds_zero2.json,
 with its "auto" values filled by transformers from a GRPOConfig exactly as the trainer does,
-is checked by taking one optimizer step on the embedded model. Ranks are checked with
+is checked by taking one optimizer step on the embedded model, and the shared-prefix scoring is
+checked through ZeRO-2 and ZeRO-3 engines (ds_zero3.json too). Ranks are checked with
 accelerate's MULTI_CPU mode (DDP over gloo), because in DeepSpeed mode without GPUs
 accelerate 1.15 reports every rank as process 0 of 1. Both run in subprocesses: they
 initialise torch.distributed, which must not leak into the other tests.
@@ -81,13 +82,14 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
 
     ds_file, model_dir, out_dir, checkpointing = sys.argv[1:5]
     calls = []
-    loss_prompt_passes = []  # shared-prefix prompt passes with gradients: the loss's
-    prompt_cache = shared_prefix._prompt_cache
+    loss_prompt_passes = []  # shared-prefix prompt passes with gradients (the loss's) that
+    prompt_cache = shared_prefix._prompt_cache  # built a cache rather than a fallback reason
 
     def counting(model, *args, **kwargs):
-        if torch.is_grad_enabled():
+        cache = prompt_cache(model, *args, **kwargs)
+        if torch.is_grad_enabled() and not isinstance(cache, str):
             loss_prompt_passes.append(type(model).__name__)
-        return prompt_cache(model, *args, **kwargs)
+        return cache
 
     shared_prefix._prompt_cache = counting
 
@@ -155,6 +157,92 @@ MAGISTRAL_ZERO2 = textwrap.dedent("""\
     leave_process_group()
 """)
 
+SHARED_CHECKPOINTED = textwrap.dedent("""\
+    import importlib, json, sys
+    import torch
+    importlib.import_module("deepspeed.comm.torch").build_shm_op = lambda: None
+    import deepspeed
+    from deepspeed.utils import safe_get_full_grad
+    from transformers import AutoModelForCausalLM
+    from transformers.integrations.deepspeed import HfTrainerDeepSpeedConfig
+    from trl import GRPOConfig
+
+    from reasoning_rl.objective import shared_prefix
+
+    ds_file, model_dir, out_dir = sys.argv[1:4]
+    # bf16=False: with GRPOConfig's default bf16 the engine runs the model in bfloat16, whose
+    # round-off (measured: ~6e-3 relative between the two paths) is far above the 1e-4 checked.
+    args = GRPOConfig(output_dir=out_dir, use_cpu=True, per_device_train_batch_size=6,
+                      num_generations=2, learning_rate=0.0, report_to="none", bf16=False)
+    deepspeed.init_distributed(dist_backend="gloo")
+
+    def load():
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        return model.train()
+
+    plain = load()  # the reference: per-sample path, no engine
+    model = load()
+    config = HfTrainerDeepSpeedConfig(ds_file)
+    config.trainer_config_process(args)
+    config.trainer_config_finalize(args, model, 1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.0)  # step() only clears the grads
+    engine, _, _, _ = deepspeed.initialize(model=model, optimizer=optimizer, config=config.config)
+    engine.train()
+
+    # 3 prompts of 5, 7 and 9 tokens, left-padded, 2 rows each in shuffled order
+    gen = torch.Generator().manual_seed(0)
+    prompts = [torch.randint(100, 1000, (n,), generator=gen) for n in (5, 7, 9)]
+    order = [2, 0, 1, 0, 2, 1]
+    prompt_mask = torch.stack([(torch.arange(9) >= 9 - len(prompts[i])).long() for i in order])
+    prompt_ids = torch.stack([torch.cat([torch.zeros(9 - len(prompts[i]), dtype=torch.long),
+                                         prompts[i]]) for i in order])
+    completion_ids = torch.randint(100, 1000, (6, 5), generator=gen)
+    completion_mask = (torch.arange(5) < torch.tensor([5, 3, 5, 1, 4, 5])[:, None]).long()
+    batch = (prompt_ids, prompt_mask, completion_ids, completion_mask)
+
+    built = []  # what the checkpointed prompt pass returned: a cache, or a fallback reason
+    checkpointed_cache = shared_prefix._checkpointed_prompt_cache
+    def recording(*a, **k):
+        built.append(type(result := checkpointed_cache(*a, **k)).__name__)
+        return result
+    shared_prefix._checkpointed_prompt_cache = recording
+    attention_calls = []
+    engine.module.model.layers[0].self_attn.register_forward_hook(
+        lambda module, inputs, out: attention_calls.append(1))
+
+    def pass_(score):
+        logps, entropies = score(engine, *batch, compute_entropy=True)
+        forwards = len(attention_calls)
+        engine.backward(logps.sum() + entropies.sum())
+        replays = len(attention_calls) - forwards
+        grads = {n: safe_get_full_grad(p).clone() for n, p in engine.module.named_parameters()}
+        engine.step()  # lr 0: clears the reduced gradients, leaves the weights
+        return logps.detach(), entropies.detach(), grads, replays
+
+    shared = pass_(shared_prefix.grouped_completion_logps)
+    sample = pass_(shared_prefix.per_sample_completion_logps)
+    logps, entropies = shared_prefix.per_sample_completion_logps(plain, *batch,
+                                                                 compute_entropy=True)
+    (logps.sum() + entropies.sum()).backward()
+    reference = {n: p.grad for n, p in plain.named_parameters()}
+    worst = max(((shared[2][n] - g).norm() / g.norm()).item() for n, g in sample[2].items())
+    worst_plain = max(((shared[2][n] - g).norm() / g.norm()).item() for n, g in reference.items())
+    print("RESULT " + json.dumps({
+        "engine": type(engine).__name__, "stage": engine.zero_optimization_stage(),
+        "built": built, "fallbacks": sorted(shared_prefix._LOGGED_REASONS),
+        "replays": [shared[3], sample[3]],
+        "logp_diff": (shared[0] - sample[0]).abs().max().item(),
+        "entropy_diff": (shared[1] - sample[1]).abs().max().item(),
+        "logp_min": sample[0].min().item(), "grads": len(sample[2]), "worst_grad": worst,
+        "plain_logp_diff": (shared[0] - logps.detach()).abs().max().item(),
+        "worst_plain_grad": worst_plain,
+        "zero_grads": [n for n, g in sample[2].items() if not g.abs().sum() > 0],
+    }))
+    from reasoning_rl.cli import leave_process_group
+    leave_process_group()
+""")
+
 RANKS = textwrap.dedent("""\
     import json, sys
     import torch
@@ -215,8 +303,8 @@ def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path
     informative batch changes them, also when half of its micro-batches are empty. (The trainer
     before this test cleared gradients only after backward, where accelerate has already stepped
     the engine; run here, it crashed first: DeepSpeed's backward refuses a loss with no graph.)
-    Without gradient checkpointing the loss runs the shared-prefix path through the engine (its
-    prompt pass and completion pass, one backward); with it, the per-sample fallback."""
+    The loss runs the shared-prefix path through the engine (its prompt pass and completion
+    pass, one backward), with TRL's non-reentrant gradient checkpointing as without it."""
     script = tmp_path / "magistral_zero2.py"
     script.write_text(MAGISTRAL_ZERO2)
     env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
@@ -229,8 +317,33 @@ def test_magistral_skips_an_all_equal_batch_before_backward_under_zero2(tmp_path
     assert result["steps"] == [0, 0, 1, 2]
     assert result["skipped_identical"]
     assert result["second_changed"] and result["third_changed"] and result["moments_after"] > 0
-    shared = [] if checkpointing == "checkpointing" else ["DeepSpeedEngine"]
-    assert result["loss_prompt_passes"] == shared
+    assert result["loss_prompt_passes"] == ["DeepSpeedEngine"]
+
+
+@pytest.mark.parametrize("stage", [2, 3])
+def test_shared_prefix_under_zero_with_checkpointing_equals_the_per_sample_path(
+        tmp_path, small_model, stage):
+    """Under a ZeRO-2 or ZeRO-3 engine (the shipped configs) with non-reentrant gradient
+    checkpointing, the shared-prefix path gives the per-sample path's log-probs, entropies and
+    ZeRO-reduced gradients. Why here: the engine is what the trainer scores through, and its
+    `config` is DeepSpeed's dict, not the model's (the checkpointed prompt pass once crashed
+    reading it); ZeRO's gradient hooks (and ZeRO-3's parameter gathering) must also serve the
+    replayed layers."""
+    script = tmp_path / "shared_checkpointed.py"
+    script.write_text(SHARED_CHECKPOINTED)
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "MASTER_ADDR": "127.0.0.1",
+           "MASTER_PORT": str(free_port()), "PYTHONPATH": str(REPO)}
+    [result] = run_script([sys.executable, str(script), f"recipes/accelerate/ds_zero{stage}.json",
+                           small_model, str(tmp_path / "out")], env, timeout=300)
+    assert (result["engine"], result["stage"]) == ("DeepSpeedEngine", stage)
+    assert result["built"] == ["DynamicCache"] and result["fallbacks"] == []  # shared, no line
+    assert all(replays > 0 for replays in result["replays"])  # the backward replayed layers
+    assert result["logp_min"] < -1  # real log-probs, not masked zeros
+    assert result["logp_diff"] < 1e-4 and result["entropy_diff"] < 1e-4
+    assert result["grads"] > 0 and result["zero_grads"] == []
+    assert result["worst_grad"] < 1e-4, f"relative gradient difference {result['worst_grad']}"
+    # and both equal the plain model's per-sample path: ZeRO collected every gradient
+    assert result["plain_logp_diff"] < 1e-4 and result["worst_plain_grad"] < 1e-4
 
 
 def test_two_cpu_processes_get_distinct_ranks_and_trl_batch(tmp_path):

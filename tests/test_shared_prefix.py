@@ -260,13 +260,76 @@ def test_dropout_in_training_falls_back_and_eval_shares(folder, batch, caplog):
     assert len(prefix_lines(caplog)) == 1  # in eval mode dropout is off: shared, no new line
 
 
-def test_gradient_checkpointing_falls_back_and_stays_exact(model, batch, caplog):
+def test_gradient_checkpointing_shares_the_prompt_exactly(model, batch, caplog):
+    """Non-reentrant checkpointing (TRL's default): shared, and the backward replays layers."""
     model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    attention_calls: list[int] = []
+    hook = model.model.layers[0].self_attn.register_forward_hook(
+        lambda module, args, out: attention_calls.append(1))
+    try:
+        with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), \
+                embedded_tokens(model) as counts:
+            logps, entropies = grouped_completion_logps(model, *batch.values(),
+                                                        compute_entropy=True)
+        assert not prefix_lines(caplog)
+        rows, width = batch["prompt_ids"].shape
+        completion_width = batch["completion_ids"].size(1)
+        # each distinct prompt once (but its last token), then every row's completion
+        assert counts == [2 * (width - 1), rows * (completion_width + 1)]
+        forwards = len(attention_calls)
+        shared_grads = gradients(model, logps, entropies)
+        assert len(attention_calls) > forwards  # the backward replayed the checkpointed layer
+        ref = logits_reference(model, batch, 1.0)
+        torch.testing.assert_close(logps, ref[0], **LOGP_TOL)
+        torch.testing.assert_close(entropies, ref[1], **LOGP_TOL)
+        assert_same_gradients(shared_grads, gradients(model, *ref))
+    finally:
+        hook.remove()
+        model.gradient_checkpointing_disable()
+    assert not any("_can_checkpoint_with_cache" in vars(m) for m in model.modules())
+
+
+class SettingsWrapper(torch.nn.Module):
+    """Wraps a model as a DeepSpeed engine does: forwards to it, and its own `config` is a dict
+    of the wrapper's settings, shadowing the model's."""
+
+    def __init__(self, module: torch.nn.Module):
+        super().__init__()
+        self.module = module
+        self.config = {"zero_optimization": {"stage": 2}}
+
+    def forward(self, **kwargs):
+        return self.module(**kwargs)
+
+
+def test_gradient_checkpointing_through_a_wrapper_shares_exactly(model, batch, caplog):
+    """The trainer scores through what accelerate prepared; the cache layout must come from the
+    model inside (a DeepSpeed engine's `config` crashed the checkpointed prompt pass)."""
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    wrapper = SettingsWrapper(model).train()
+    try:
+        with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), \
+                embedded_tokens(model) as counts:
+            logps, entropies = grouped_completion_logps(wrapper, *batch.values(),
+                                                        compute_entropy=True)
+        assert not prefix_lines(caplog)
+        rows, width = batch["prompt_ids"].shape
+        assert counts == [2 * (width - 1), rows * (batch["completion_ids"].size(1) + 1)]
+        ref = logits_reference(model, batch, 1.0)
+        torch.testing.assert_close(logps, ref[0], **LOGP_TOL)
+        torch.testing.assert_close(entropies, ref[1], **LOGP_TOL)
+        assert_same_gradients(gradients(model, logps, entropies), gradients(model, *ref))
+    finally:
+        model.gradient_checkpointing_disable()
+
+
+def test_reentrant_gradient_checkpointing_falls_back_and_stays_exact(model, batch, caplog):
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
     try:
         with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
             logps, entropies = grouped_completion_logps(model, *batch.values(),
                                                         compute_entropy=True)
-        assert "gradient checkpointing" in prefix_lines(caplog)[0]
+        assert "reentrant gradient checkpointing" in prefix_lines(caplog)[0]
         ref = logits_reference(model, batch, 1.0)
         torch.testing.assert_close(logps, ref[0], **LOGP_TOL)
         assert_same_gradients(gradients(model, logps, entropies), gradients(model, *ref))

@@ -23,10 +23,23 @@ length plus the column), which are the ones the per-sample forward without `posi
 Where this cannot be exact the functions fall back to the per-sample path with one log line per
 reason and process: right-padded or one-token prompts, a batch where no two rows share a prompt
 (nothing to save), a model whose cache is not a plain `DynamicCache` (sliding windows,
-recurrent state) or that did not fill it, gradient checkpointing in training mode (transformers
-drops `past_key_values` inside checkpointed layers, which would silently hide the prompt), and
-active dropout in training mode (the per-sample path draws a dropout mask per copy of the
-prompt; one shared copy would share one mask).
+recurrent state) or that did not fill it, reentrant gradient checkpointing in training mode
+(`use_reentrant: true` replays each layer's forward without autograd history, so the prompt's
+keys would reach the completions without their gradient), and active dropout in training mode
+(the per-sample path draws a dropout mask per copy of the prompt; one shared copy would share
+one mask).
+
+Gradient checkpointing (non-reentrant, TRL's default) is supported: transformers drops
+`past_key_values` inside checkpointed layers because a layer that writes to the cache would
+write a second time when the backward pass replays it. Under checkpointing both passes get
+caches whose writes are replay-safe (`_ReplaySafeLayer`: the prompt pass sets its keys, so a
+replay sets the same ones again; `_ReadOnlyPrefixLayer`: the completion pass reads the prompt's
+keys and stores nothing), and the layers are told to keep the cache for those two forwards
+(transformers' `_can_checkpoint_with_cache`, its flag for layers that only read the cache).
+The replayed layers then see exactly what the first forward saw, so gradients are the same.
+The model scored may be what accelerate prepared, such as a DeepSpeed engine, whose own `config`
+is its DeepSpeed settings: the replay-safe cache takes its layout from the transformers model
+inside (tests/test_deepspeed_cpu.py checks a ZeRO-2 engine against the plain model).
 """
 
 from __future__ import annotations
@@ -38,8 +51,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import DynamicCache
+from transformers import DynamicCache, PreTrainedModel
 from transformers.cache_utils import DynamicLayer
+from transformers.modeling_layers import GradientCheckpointingLayer
 from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
 from reasoning_rl.rollout import trl_patches
@@ -96,17 +110,32 @@ def shared_prompts(prompt_ids: torch.Tensor, prompt_mask: torch.Tensor) -> Share
     return SharedPrompts(firsts[order], rank[inverse])
 
 
-def _training_hazard(model: nn.Module) -> str | None:
+def _checkpointed_layers(model: nn.Module) -> list[nn.Module]:
+    """The layers transformers checkpoints in this forward (training mode only)."""
+    if not model.training:
+        return []
+    return [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)
+            and getattr(m, "gradient_checkpointing", False) is True]
+
+
+def _training_hazard(model: nn.Module, scoring: bool = True) -> str | None:
     """Why a training-mode forward of `model` cannot share a prompt exactly, or None.
 
-    Gradient checkpointing: transformers drops `past_key_values` inside checkpointed layers in
-    training mode. Dropout: the per-sample path draws one mask per copy of the prompt.
+    Gradient checkpointing: scoring handles the non-reentrant kind (module docstring);
+    generation never does (its cache grows each step, which a checkpointed layer drops).
+    Dropout: the per-sample path draws one mask per copy of the prompt.
     """
     if not model.training:
         return None
     modules = list(model.modules())
-    if any(getattr(m, "gradient_checkpointing", False) is True for m in modules):
+    checkpointed = _checkpointed_layers(model)
+    if checkpointed and not scoring:
         return "gradient checkpointing drops the prompt's cache inside checkpointed layers"
+    for layer in checkpointed:
+        options = getattr(getattr(layer, "_gradient_checkpointing_func", None), "keywords", {})
+        if options.get("use_reentrant") is not False:
+            return ("reentrant gradient checkpointing (use_reentrant not false) replays layers "
+                    "without the prompt's gradient")
     for m in modules:
         rate = m.p if isinstance(m, nn.Dropout) else getattr(m, "attention_dropout", 0.0)
         if m.training and isinstance(rate, int | float) and rate > 0:
@@ -132,6 +161,8 @@ def _prompt_cache(model: nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch
     """
     firsts = shared.firsts
     kwargs = {} if position_ids is None else {"position_ids": position_ids[firsts, :-1]}
+    if _checkpointed_layers(model):
+        return _checkpointed_prompt_cache(model, prompt_ids, prompt_mask, shared, kwargs)
     outputs = model(input_ids=prompt_ids[firsts, :-1], attention_mask=prompt_mask[firsts, :-1],
                     use_cache=True, logits_to_keep=1, **kwargs)
     cache = getattr(outputs, "past_key_values", None)
@@ -142,6 +173,81 @@ def _prompt_cache(model: nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch
         return "the model did not keep the prompt's keys and values in its cache"
     cache.batch_select_indices(shared.of_row)
     return cache
+
+
+class _ReplaySafeLayer(DynamicLayer):
+    """A prompt-pass cache layer under checkpointing: a replay sets the same keys again."""
+
+    def update(self, key_states, value_states, cache_kwargs=None):
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+        self.keys, self.values = key_states, value_states
+        return key_states, value_states
+
+
+class _ReadOnlyPrefixLayer(DynamicLayer):
+    """A completion-pass cache layer under checkpointing: the prompt's keys, then the
+    completion's, and nothing stored, so a replay reads what the first forward read."""
+
+    def __init__(self, keys: torch.Tensor, values: torch.Tensor):
+        super().__init__()
+        self.lazy_initialization(keys, values)
+        self.keys, self.values = keys, values
+
+    def update(self, key_states, value_states, cache_kwargs=None):
+        return (torch.cat([self.keys, key_states], dim=-2),
+                torch.cat([self.values, value_states], dim=-2))
+
+
+def _model_config(model: nn.Module) -> object | None:
+    """The config of the transformers model in `model`, wrapped or not, or None.
+
+    Why not `model.config`: the trainer scores through what accelerate prepared, and a
+    DeepSpeed engine's own `config` is its DeepSpeed settings (a dict), shadowing the model's;
+    DDP has none. The outermost `PreTrainedModel` (also inside a PEFT model) holds the one the
+    cache layout comes from.
+
+    >>> _model_config(nn.Sequential(nn.Linear(2, 2))) is None  # no transformers model inside
+    True
+    """
+    return next((m.config for m in model.modules() if isinstance(m, PreTrainedModel)), None)
+
+
+@contextmanager
+def _cache_through_checkpoints(model: nn.Module) -> Iterator[None]:
+    """Let checkpointed layers keep the (replay-safe) cache for the forwards inside."""
+    layers = _checkpointed_layers(model)
+    for layer in layers:
+        layer._can_checkpoint_with_cache = True
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.__dict__.pop("_can_checkpoint_with_cache", None)
+
+
+def _checkpointed_prompt_cache(model: nn.Module, prompt_ids: torch.Tensor,
+                               prompt_mask: torch.Tensor, shared: SharedPrompts,
+                               kwargs: dict) -> DynamicCache | str:
+    """`_prompt_cache` under gradient checkpointing, with replay-safe cache layers."""
+    config = _model_config(model)
+    if config is None:
+        return "no transformers model inside the wrapper to read the cache layout from"
+    plain = DynamicCache(config=config).layers
+    if not plain or any(type(layer) is not DynamicLayer for layer in plain):
+        return "the model's cache has layers other than full-attention DynamicLayers"
+    cache = DynamicCache()
+    cache.layers = [_ReplaySafeLayer() for _ in plain]
+    firsts = shared.firsts
+    with _cache_through_checkpoints(model):
+        model(input_ids=prompt_ids[firsts, :-1], attention_mask=prompt_mask[firsts, :-1],
+              past_key_values=cache, use_cache=False, logits_to_keep=1, **kwargs)
+    if any(layer.get_seq_length() != prompt_ids.size(1) - 1 for layer in cache.layers):
+        return "the model did not keep the prompt's keys and values in its cache"
+    rows = DynamicCache()
+    rows.layers = [_ReadOnlyPrefixLayer(layer.keys[shared.of_row], layer.values[shared.of_row])
+                   for layer in cache.layers]
+    return rows
 
 
 def _score(model: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor,
@@ -234,8 +340,9 @@ def grouped_completion_logps(
             temperature=temperature, compute_entropy=compute_entropy, fused_lm_head=fused_lm_head)
     input_ids = torch.cat([prompt_ids[:, -1:], completion_ids], dim=1)
     attention_mask = torch.cat([prompt_mask, completion_mask], dim=1)
-    return _score(model, input_ids, attention_mask, completion_ids, completion_mask, cache,
-                  temperature, compute_entropy, fused_lm_head)
+    with _cache_through_checkpoints(model):
+        return _score(model, input_ids, attention_mask, completion_ids, completion_mask, cache,
+                      temperature, compute_entropy, fused_lm_head)
 
 
 def _generation_positions(attention_mask: torch.Tensor) -> torch.Tensor:
@@ -254,7 +361,7 @@ def _generation_problem(model: nn.Module, generate_kwargs: dict) -> str | None:
         return "num_return_sequences > 1 expands the rows inside generate"
     if generate_kwargs.get("past_key_values") is not None:
         return "the caller passed its own past_key_values"
-    return _training_hazard(model)
+    return _training_hazard(model, scoring=False)
 
 
 @torch.no_grad()

@@ -139,11 +139,18 @@ def _scores(trainer, model, inputs: dict, shared: bool) -> tuple[torch.Tensor, t
     return logps, entropies
 
 
-@pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
-@pytest.mark.parametrize("algorithm", ["magistral", "trl"])
+CHECKPOINTED = {"gradient_checkpointing": True,
+                "gradient_checkpointing_kwargs": {"use_reentrant": False}}  # TRL's default kind
+
+
+@pytest.mark.parametrize(("algorithm", "lora", "checkpointing"), [
+    ("magistral", False, False), ("magistral", True, False), ("trl", False, False),
+    ("trl", True, False), ("magistral", False, True), ("trl", True, True),
+], ids=["magistral-full", "magistral-lora", "trl-full", "trl-lora", "magistral-full-checkpointed",
+        "trl-lora-checkpointed"])
 def test_a_step_with_shared_prefix_equals_the_step_without(tmp_path, caplog, prompt_passes,
-                                                           algorithm, lora):
-    trainer = _trainer(tmp_path, algorithm, lora)
+                                                           algorithm, lora, checkpointing):
+    trainer = _trainer(tmp_path, algorithm, lora, **(CHECKPOINTED if checkpointing else {}))
     model = trainer.model
     before = {k: v.detach().clone() for k, v in model.state_dict().items()}
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
@@ -177,15 +184,15 @@ def test_a_step_with_shared_prefix_equals_the_step_without(tmp_path, caplog, pro
     assert worst < GRAD_TOL, f"relative gradient difference {worst:.2e}"
 
 
-def test_gradient_checkpointing_in_training_falls_back_with_its_log_line(tmp_path, caplog,
-                                                                       prompt_passes):
+def test_reentrant_gradient_checkpointing_falls_back_with_its_log_line(tmp_path, caplog,
+                                                                      prompt_passes):
     trainer = _trainer(tmp_path, "magistral", gradient_checkpointing=True,
-                       gradient_checkpointing_kwargs={"use_reentrant": False})
+                       gradient_checkpointing_kwargs={"use_reentrant": True})
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
         trainer.train()
     assert _prefix_lines(caplog) == [
-        "shared prefix off, each row forwards its own prompt: gradient checkpointing drops "
-        "the prompt's cache inside checkpointed layers"]
+        "shared prefix off, each row forwards its own prompt: reentrant gradient checkpointing "
+        "(use_reentrant not false) replays layers without the prompt's gradient"]
     # TRL turns checkpointing off around sampling and the no-grad behaviour pass: shared there
     assert {kind for kind, _ in prompt_passes} == {"generate", "score"}
     assert trainer.state.global_step == 1 and trainer.loss_inputs
