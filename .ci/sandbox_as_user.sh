@@ -37,4 +37,4 @@ fi
 cd "$checkout"
 as_user env HOME=/nonexistent PYTHONPATH="$checkout" REASONING_RL_DATA="$data" \
   PYTHONDONTWRITEBYTECODE=1 "$venv/bin/python" -m pytest -p no:cacheprovider -q \
-  -m "not slow" tests/test_sandbox*.py tests/test_code_exec.py "$@"
+  -m "not slow" tests/rewards/sandbox tests/rewards/test_code_exec.py "$@"

@@ -24,8 +24,8 @@ _EXPORTS = {
     "train_stages": "reasoning_rl.training",
     "EvalOptions": "reasoning_rl.eval.evaluate",
     "evaluate_benchmarks": "reasoning_rl.eval.evaluate",
-    "UserError": "reasoning_rl.errors",
-    "RecipeError": "reasoning_rl.errors",
+    "UserError": "reasoning_rl.recipe.errors",
+    "RecipeError": "reasoning_rl.recipe.errors",
 }
 # Exported under another name than the one its module uses.
 _SOURCE_NAMES = {"evaluate_benchmarks": "run"}

@@ -11,9 +11,9 @@ import argparse
 import sys
 
 from reasoning_rl.curation.cli import add_data_parser, run_data
-from reasoning_rl.errors import USER_ERROR_EXIT_CODE, UserError
 from reasoning_rl.eval.evaluate import add_eval_parser, run_eval
 from reasoning_rl.plan.launch import add_plan_parser, run_plan
+from reasoning_rl.recipe.errors import USER_ERROR_EXIT_CODE, UserError
 
 
 def build_parser() -> argparse.ArgumentParser:

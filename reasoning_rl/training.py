@@ -24,12 +24,12 @@ import yaml
 from reasoning_rl.atomic import atomic_path, write_json_atomic
 from reasoning_rl.data.dataset import load_canonical, to_grpo_dataset
 from reasoning_rl.data.prompting import answer_text, prompt_texts, stop_strings
-from reasoning_rl.errors import RecipeError, UserError
 from reasoning_rl.eval.heldout import evaluate_heldout, load_heldout
 from reasoning_rl.eval.periodic import PeriodicEval
 from reasoning_rl.model.loading import load_policy
 from reasoning_rl.plan.launch import require_gpus_for
 from reasoning_rl.recipe.config import Recipe, import_object, to_dict
+from reasoning_rl.recipe.errors import RecipeError, UserError
 from reasoning_rl.recipe.objective_section import objective_problems, steps_per_generation
 from reasoning_rl.rollout import engines
 from reasoning_rl.rollout.scaffold import scaffold_for

@@ -5,7 +5,7 @@ decides *what* to compare, as the Magistral paper does (the last boxed expressio
 ``</think>``), and *what counts as an answer*, because a policy optimises against the grader and
 math-verify, built to check finished answers, happily evaluates anything that reaches the value.
 
-Grading policy (each rule has a test in tests/test_math_policy.py; measurements in
+Grading policy (each rule has a test in tests/rewards/test_math_policy.py; measurements in
 docs/benchmarks.md):
 
 1. The answer is the last ``\boxed{}`` after the first ``</think>``; every box is read together

@@ -1,4 +1,4 @@
-"""Worker functions for tests/test_worker_pool.py (spawned workers import them by name)."""
+"""Worker functions for tests/rewards/test_worker_pool.py (spawned workers import them by name)."""
 
 import hashlib
 import os

@@ -1,4 +1,4 @@
-"""Shared pieces of the adversarial sandbox corpus (tests/test_sandbox_attacks*.py).
+"""Shared pieces of the adversarial sandbox corpus (tests/rewards/sandbox/test_sandbox_attacks*.py).
 
 Only the public grading API is used (``rewards.code_exec.run_tests``), so the corpus outlives
 any rewrite of the sandbox internals. Attack programs are source text: what a policy could write.

@@ -1,5 +1,6 @@
 """Honest programs the judge must pass: LeetCode-style classes, generators, in-place mutation,
-exceptions of the program's own classes and richer return types (tests/test_sandbox_honest.py).
+exceptions of the program's own classes and richer return types
+(tests/rewards/sandbox/test_sandbox_honest.py).
 
 Each task is (program, tests), written for this suite; the tests are what a task's author would
 write, not shaped around the judge.

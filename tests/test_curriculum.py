@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.recipe.config import load_recipe, load_stages
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.training import train_stages
 
 REPO = Path(__file__).resolve().parents[1]

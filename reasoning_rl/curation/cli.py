@@ -83,7 +83,7 @@ def _prepare(args: argparse.Namespace) -> int:
     from reasoning_rl.curation.prepare import PrepareOptions, parse_columns, prepare
     from reasoning_rl.curation.rows_io import write_rows
     from reasoning_rl.data.dataset import read_records
-    from reasoning_rl.errors import UserError
+    from reasoning_rl.recipe.errors import UserError
 
     local = args.input.endswith((".jsonl", ".json", ".parquet"))
     if local and not Path(args.input).is_file():
@@ -144,8 +144,8 @@ def _translate(args: argparse.Namespace) -> int:
 def _decontaminate(args: argparse.Namespace) -> int:
     from reasoning_rl.curation.decontaminate import decontaminate
     from reasoning_rl.curation.rows_io import read_rows, write_json, write_rows
-    from reasoning_rl.errors import UserError
     from reasoning_rl.eval.benchmarks import load_benchmark
+    from reasoning_rl.recipe.errors import UserError
 
     if not 0 < args.threshold <= 1 or args.ngram < 1:
         raise UserError("--threshold must be in (0, 1] and --ngram >= 1")

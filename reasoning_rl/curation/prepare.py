@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reasoning_rl.data.dataset import CANONICAL_COLUMNS, canonical_rows
-from reasoning_rl.errors import DataError, UserError
+from reasoning_rl.recipe.errors import DataError, UserError
 
 
 @dataclass
@@ -36,7 +36,7 @@ def parse_columns(text: str | None) -> dict[str, str]:
     >>> parse_columns("question=prompt")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    reasoning_rl.errors.UserError: --columns question=prompt: 'question' is not a canonical ...
+    reasoning_rl.recipe.errors.UserError: --columns question=prompt: 'question' is not ...
     """
     mapping = {}
     for item in (text or "").split(","):

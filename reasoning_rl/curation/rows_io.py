@@ -14,7 +14,7 @@ from typing import Any
 
 from reasoning_rl.atomic import atomic_path
 from reasoning_rl.data.dataset import read_records
-from reasoning_rl.errors import DataError, UserError
+from reasoning_rl.recipe.errors import DataError, UserError
 
 DEFAULTS: dict[str, Any] = {"answer": "", "task": "math", "lang": "", "tests": [], "source": ""}
 SUFFIXES = (".jsonl", ".parquet")
@@ -31,7 +31,7 @@ def read_rows(path: str | Path) -> list[dict[str, Any]]:
     >>> read_rows("missing.jsonl")
     Traceback (most recent call last):
     ...
-    reasoning_rl.errors.UserError: --input missing.jsonl: file not found
+    reasoning_rl.recipe.errors.UserError: --input missing.jsonl: file not found
     """
     path = Path(path)
     _check_suffix(path, "--input")

@@ -109,7 +109,7 @@ def translate_rows(rows: list[dict[str, Any]], backend, *, fraction: float = 0.1
     langs = list(langs or TARGETS)
     unknown = sorted(set(langs) - set(TARGETS))
     if unknown:
-        from reasoning_rl.errors import UserError
+        from reasoning_rl.recipe.errors import UserError
 
         raise UserError(f"--langs: cannot translate into {', '.join(unknown)}; "
                         f"choose from {', '.join(TARGETS)}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_rl.data.prompting import build_prompt
-from reasoning_rl.errors import DataError
+from reasoning_rl.recipe.errors import DataError
 from reasoning_rl.recipe.prompt_section import PromptSection
 
 CANONICAL_COLUMNS = ("prompt", "answer", "task", "lang", "tests", "source")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_rl.data.dataset import CANONICAL_COLUMNS, canonical_rows, read_records
-from reasoning_rl.errors import DataError, UserError
+from reasoning_rl.recipe.errors import DataError, UserError
 
 DATA_ENV = "REASONING_RL_DATA"
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from reasoning_rl.data.prompting import build_prompt, prompt_texts, stop_strings
-from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import load_benchmark, select_rows
 from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
+from reasoning_rl.recipe.errors import UserError
 from reasoning_rl.recipe.prompt_section import PromptSection
 from rewards.language import run_languages
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 
 from reasoning_rl.data.prompting import Prompt, answer_text
-from reasoning_rl.errors import UserError
+from reasoning_rl.recipe.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -170,10 +170,10 @@ def open_backend(kind: str, model_path: str, *, dtype: str = "float32", batch_si
                  seed: int = 0) -> TransformersBackend | VLLMBackend:
     """A backend by name: `transformers`, `vllm`, or `auto` (vLLM when importable with a GPU).
 
-    >>> open_backend("onnx", "x")
+    >>> open_backend("onnx", "x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    reasoning_rl.errors.UserError: --backend: unknown backend 'onnx'; use auto, transformers or vllm
+    reasoning_rl.recipe.errors.UserError: --backend: unknown backend 'onnx'; use auto, ...
     """
     if kind not in ("auto", "transformers", "vllm"):
         raise UserError(f"--backend: unknown backend {kind!r}; use auto, transformers or vllm")

@@ -24,7 +24,7 @@ from importlib import util as importlib_util
 from pathlib import Path
 
 from reasoning_rl.atomic import atomic_path
-from reasoning_rl.errors import UserError
+from reasoning_rl.recipe.errors import UserError
 
 EMBEDDED_PREFIX = "embedded:"
 

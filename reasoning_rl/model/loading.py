@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reasoning_rl.errors import UserError
 from reasoning_rl.model.embedded import ensure_converted, is_embedded
 from reasoning_rl.recipe.config import LoraSection, ModelSection
+from reasoning_rl.recipe.errors import UserError
 
 
 def resolve_model_path(name_or_path: str) -> str:

@@ -7,9 +7,10 @@ batch is run once through the model with a key-value cache, the cache is gathere
 rows that share it (`DynamicCache.batch_select_indices`, an index, so differentiable: the rows'
 gradients sum back into the one prompt computation) and the completions are forwarded against
 it with the model's own attention. The per-token log-probs equal those of the per-sample
-forward up to float32 round-off, and so do the parameter gradients (tests/test_shared_prefix.py
-checks both, for full and LoRA fine-tuning, left-padded prompts of different lengths and
-several groups; tests/objective/test_shared_prefix_trainer.py through the trainers).
+forward up to float32 round-off, and so do the parameter gradients
+(tests/objective/test_shared_prefix.py checks both, for full and LoRA fine-tuning, left-padded
+prompts of different lengths and several groups; tests/objective/test_shared_prefix_trainer.py
+through the trainers).
 
 Rows may come in any order: TRL lays a generated batch out as groups of G consecutive rows but
 shuffles rows across the micro-batches of `algorithm: trl`, and a micro-batch may hold part of
@@ -375,9 +376,10 @@ def generate_grouped(model: nn.Module, input_ids: torch.Tensor, attention_mask: 
     ids `generate` itself would use; their cache is gathered out to the rows and handed to
     `generate`, which then forwards only the last prompt token before sampling. Every row's
     next-token distributions are those of the plain call up to float32 round-off (greedy
-    decoding gives the same tokens, tests/test_shared_prefix.py); sampled tokens follow the
-    same distribution, not necessarily the same draws. `generate_fn` is the generate to call
-    (default `model.generate`; the trainer passes the original while it patches the method).
+    decoding gives the same tokens, tests/objective/test_shared_prefix.py); sampled tokens
+    follow the same distribution, not necessarily the same draws. `generate_fn` is the generate
+    to call (default `model.generate`; the trainer passes the original while it patches the
+    method).
     Returns what it returns for these inputs. Falls back to the plain call, logged once per
     reason, when no two rows share a left-padded prompt, the generation config asks for another
     cache than the dynamic one or for several sequences per row.

@@ -19,7 +19,6 @@ from typing import Any
 
 import yaml
 
-from reasoning_rl.errors import UserError
 from reasoning_rl.plan.memory import (
     CUDA_OVERHEAD_BYTES,
     GB,
@@ -31,6 +30,7 @@ from reasoning_rl.plan.memory import (
 )
 from reasoning_rl.plan.model_size import Architecture, architecture_for
 from reasoning_rl.recipe.config import Recipe
+from reasoning_rl.recipe.errors import UserError
 from reasoning_rl.recipe.objective_section import steps_per_generation
 
 ASSUMPTIONS = (("Adam(W); full fine-tunes under ZeRO-2/3: DeepSpeed's own model-state "

@@ -16,9 +16,9 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from reasoning_rl.errors import UserError
 from reasoning_rl.plan.model_size import Architecture
 from reasoning_rl.recipe.config import Recipe
+from reasoning_rl.recipe.errors import UserError
 
 GB = 1e9  # decimal gigabytes; an "80 GB" H100 holds 85.9e9 bytes, so estimates err safe
 CUDA_OVERHEAD_BYTES = 1.5 * GB  # assumed: CUDA context, kernels, allocator slack

@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from reasoning_rl.errors import UserError
+from reasoning_rl.recipe.errors import UserError
 
 CONFIG_DIR = Path(__file__).with_name("configs")
 

@@ -3,5 +3,5 @@
 - `config`: the sections, loading, stages and defaults (each default lives here once);
 - `overrides`: `key.path=value` command-line overrides.
 
-Bad input raises `reasoning_rl.errors.RecipeError` naming the key path and the fix (exit 2).
+Bad input raises `reasoning_rl.recipe.errors.RecipeError` naming the key path and the fix (exit 2).
 """

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import pydantic
 import yaml
 
-from reasoning_rl.errors import RecipeError, collecting
+from reasoning_rl.recipe.errors import RecipeError, collecting
 from reasoning_rl.recipe.eval_section import EvalSection
 from reasoning_rl.recipe.objective_section import (
     ObjectiveSection,

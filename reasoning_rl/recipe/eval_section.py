@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.recipe.prompt_section import PromptSection
 
 

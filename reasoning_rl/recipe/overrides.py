@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.errors import RecipeError
 
 
 def apply_override(raw: dict[str, Any], item: str) -> None:

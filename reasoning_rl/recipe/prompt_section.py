@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from string import Formatter
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.errors import RecipeError
 
 MAGISTRAL_SYSTEM_PROMPT = (
     "A user will give you a problem. First think it through as an inner monologue, as long and "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.recipe.prompt_section import ExampleTurn
 
 
@@ -83,7 +83,7 @@ def check_async(rollout: RolloutSection, trainer: dict[str, Any], refill_rounds:
     >>> check_async(RolloutSection(mode="async", max_staleness=-1), {"use_vllm": True}, 0)
     Traceback (most recent call last):
     ...
-    reasoning_rl.errors.RecipeError: rollout.max_staleness: expected an integer >= 0, got -1
+    reasoning_rl.recipe.errors.RecipeError: rollout.max_staleness: expected an integer >= 0, got -1
     """
     if rollout.max_staleness < 0:
         raise RecipeError(f"rollout.max_staleness: expected an integer >= 0, "

@@ -18,7 +18,7 @@ import pytest
 
 from reasoning_rl.cli import main
 from reasoning_rl.data.dataset import load_canonical, read_records
-from reasoning_rl.errors import DataError
+from reasoning_rl.recipe.errors import DataError
 
 
 def bytes_read() -> int:

@@ -13,11 +13,11 @@ import pytest
 from reasoning_rl.curation.filter_difficulty import DifficultyOptions, score_chunk
 from reasoning_rl.data.dataset import to_grpo_dataset
 from reasoning_rl.data.prompting import TEXT_STOP, build_prompt, stop_strings
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.evaluate import EvalOptions, evaluate_rows
 from reasoning_rl.eval.generation import Sampling, TransformersBackend
 from reasoning_rl.model.loading import load_tokenizer, resolve_model_path
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.recipe.prompt_section import ExampleTurn, PromptSection
 from reasoning_rl.training import text_prompt_view
 from rewards.trl_functions import format_reward
@@ -104,7 +104,7 @@ def test_a_template_with_unknown_fields_is_a_recipe_error():
 
 
 def test_chat_messages_to_a_model_without_chat_template_are_a_user_error(gemma):
-    from reasoning_rl.errors import UserError
+    from reasoning_rl.recipe.errors import UserError
 
     with pytest.raises(UserError, match="no chat template"):
         gemma.generate([[{"role": "user", "content": "Hi"}]], Sampling(max_new_tokens=2))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reasoning_rl.errors import UserError
 from reasoning_rl.eval.benchmarks import data_dir, load_benchmark, select_rows
+from reasoning_rl.recipe.errors import UserError
 from rewards.code_exec import run_tests
 
 

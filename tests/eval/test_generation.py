@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.errors import UserError
 from reasoning_rl.eval.generation import (
     Sampling,
     TransformersBackend,
@@ -13,6 +12,7 @@ from reasoning_rl.eval.generation import (
     vllm_available,
 )
 from reasoning_rl.model.loading import resolve_model_path
+from reasoning_rl.recipe.errors import UserError
 
 PROMPTS = [[{"role": "user", "content": "Name a colour."}],
            [{"role": "user", "content": "What is 2 + 3? Answer briefly."}]]

@@ -6,9 +6,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.eval.periodic import PeriodicEval
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import RecipeError
 
 RECIPE = "recipes/smoke_cpu.yaml"
 

@@ -18,11 +18,11 @@ from datasets import Dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
 from trl import GRPOConfig
 
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.model.embedded import ensure_converted
 from reasoning_rl.objective.batch import SCAFFOLD_LOGPS_KEY, SCAFFOLD_ROW_KEY
 from reasoning_rl.objective.trainer import MagistralGRPOTrainer
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.recipe.objective_section import ObjectiveSection
 from reasoning_rl.rollout.scaffold import Scaffold
 

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from reasoning_rl.cli import main
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.recipe.config import TRAINER_DEFAULTS, apply_override, load_recipe
+from reasoning_rl.recipe.errors import RecipeError
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = textwrap.dedent("""\

@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from reasoning_rl.errors import RecipeError
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.rollout import engines
 
 

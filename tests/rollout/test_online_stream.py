@@ -73,7 +73,7 @@ def _stream(tmp_path, base, model_path: str, timeout_s: float):
 
 
 def test_a_missing_model_folder_is_refused_before_vllm_is_imported(tmp_path, monkeypatch):
-    from reasoning_rl.errors import UserError
+    from reasoning_rl.recipe.errors import UserError
     from reasoning_rl.rollout.online.generator import build_engine
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # importing vLLM now raises ImportError

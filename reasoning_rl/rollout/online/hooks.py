@@ -19,7 +19,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from reasoning_rl.errors import RecipeError
+from reasoning_rl.recipe.errors import RecipeError
 from reasoning_rl.recipe.rollout_section import RolloutSection
 from reasoning_rl.rollout import trl_patches
 from reasoning_rl.rollout.online.generator import EngineSpec

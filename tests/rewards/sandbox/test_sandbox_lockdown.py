@@ -111,8 +111,8 @@ def test_the_cli_runs_the_doctor(capsys):
 
 def test_code_rewards_stop_at_launch_on_weak_isolation_unless_opted_in(monkeypatch, caplog):
     pytest.importorskip("reasoning_rl.training", exc_type=ImportError)
-    from reasoning_rl.errors import UserError
     from reasoning_rl.recipe.config import load_recipe
+    from reasoning_rl.recipe.errors import UserError
     from reasoning_rl.training import require_code_sandbox
 
     monkeypatch.setattr(isolation, "capabilities", lambda: WEAK)

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.errors import UserError
 from reasoning_rl.plan.launch import layout_for, make_plan, zero_stage
 from reasoning_rl.plan.memory import state_memory
 from reasoning_rl.plan.model_size import architecture_for, meta_model
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import UserError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 P7B = 7_615_616_512
 
 

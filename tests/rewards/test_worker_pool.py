@@ -106,7 +106,7 @@ def _running(process_id: int) -> bool:
 
 
 def test_no_worker_outlives_its_parent():
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for ending in ("exits", "killed"):  # pool never closed; then the parent dies by SIGKILL
         child = subprocess.run([sys.executable, "-c", _PARENT, ending], capture_output=True,
                                text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
@@ -123,7 +123,7 @@ def test_code_only_batches_do_not_need_pebble():
     # math_answer is imported and called with no math rows where pebble is not installed
     code = ("import sys; sys.modules['pebble'] = None; from rewards import math_answer; "
             "print(math_answer.check_many([], []))")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                           env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
     assert done.stdout.strip() == "[]", done.stderr

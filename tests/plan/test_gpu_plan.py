@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from reasoning_rl.cli import main
-from reasoning_rl.errors import UserError
 from reasoning_rl.plan.launch import (
     batch_for,
     gpu_requirements,
@@ -23,8 +22,9 @@ from reasoning_rl.plan.launch import (
 from reasoning_rl.plan.memory import GB, state_memory
 from reasoning_rl.plan.model_size import KNOWN_CONFIGS, architecture_for
 from reasoning_rl.recipe.config import load_recipe
+from reasoning_rl.recipe.errors import UserError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 GPU_RECIPES = sorted(str(p.relative_to(REPO)) for p in REPO.glob("recipes/magistral_*.yaml")
                      if "cpu" not in p.name)
 

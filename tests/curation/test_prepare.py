@@ -10,7 +10,7 @@ from reasoning_rl.cli import main
 from reasoning_rl.curation.rows_io import read_rows
 from reasoning_rl.recipe.config import load_recipe
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "tests" / "fixtures" / "gsm8k_106_sample.jsonl"
 
 
