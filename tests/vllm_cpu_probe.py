@@ -4,7 +4,7 @@ from outside.
 Why a separate process: vLLM's colocate engine joins a torch.distributed group and binds CPU
 threads for the life of the process, so each scenario (full fine-tune, LoRA) gets a fresh one.
 
-    python tests/vllm_cpu_probe.py RECIPE.yaml OUT.json      # with PYTHONPATH=tests
+    python tests/vllm_cpu_probe.py RECIPE.yaml OUT.json      # with PYTHONPATH=.:tests
 
 It trains the recipe and writes to OUT.json, for one fixed probe text (a chat prompt plus a
 fixed answer): the per-token log-probabilities and an 8-token greedy continuation computed by

@@ -47,7 +47,10 @@ def probe_recipe(tmp_path: Path, name: str, learning_rate: float, **extra) -> Pa
 
 def run_probe(recipe: Path, tmp_path: Path) -> dict:
     out = tmp_path / f"{recipe.stem}.json"
-    env = {**os.environ, "PYTHONPATH": str(REPO / "tests"), "VLLM_CPU_KVCACHE_SPACE": "1"}
+    # The checkout first: the probe's folder (tests/) holds tests/rewards/, which must not stand
+    # in for the rewards package.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests")]),
+           "VLLM_CPU_KVCACHE_SPACE": "1"}
     proc = subprocess.run([sys.executable, str(REPO / "tests/vllm_cpu_probe.py"), str(recipe),
                            str(out)], check=False, cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=900)
