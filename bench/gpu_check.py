@@ -3,7 +3,7 @@
     python -m bench.gpu_check --out DIR [--budget-s 380] [--steps 3] [--completion 1024]
     python -m bench.gpu_check --dry-run --out DIR      # CPU, tiny shapes: what CI runs
 
-Run it with -m from the repository root (bench/rewards.py would shadow the rewards package).
+Run it with -m from the repository root, as above.
 
 For each case (LoRA in the 1-GPU math recipe's shape, full fine-tuning of Qwen3-1.7B and
 Qwen3-8B) the model is built from its published config.json (reasoning_rl/plan/configs/) with

@@ -9,8 +9,7 @@ reports how many verdicts match the expected ones, next to math-verify itself on
     tar xzf /tmp/mv/math_verify-0.9.0.tar.gz -C /tmp/mv
     .venv/bin/python -m bench.math_agreement /tmp/mv/math_verify-0.9.0/tests
 
-(``-m`` from the repository root: run as a script, ``bench/rewards.py`` would shadow the
-``rewards`` package.)
+(``-m`` from the repository root, as above.)
 
 Cases are read statically (``ast``), never imported or executed: only parametrize rows that are
 plain literals count; others are reported as skipped. Each column is scored against the same

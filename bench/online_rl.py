@@ -3,7 +3,7 @@
     .venv-vllm/bin/python -m bench.online_rl [--recipe recipes/smoke_cpu_async.yaml]
                                              [--steps 12] [--staleness 1 2] [--out DIR]
 
-(`-m` from the repo root: run as a script, bench/rewards.py would shadow the `rewards` package.)
+(`-m` from the repo root, as above.)
 
 Each mode is a full `reasoning-rl train` of the same recipe and seed (`rollout.mode=sync`, then
 `rollout.mode=async rollout.max_staleness=K`), run one after the other in this invocation, so the
