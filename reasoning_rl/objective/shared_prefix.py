@@ -23,8 +23,9 @@ length plus the column), which are the ones the per-sample forward without `posi
 
 Where this cannot be exact the functions fall back to the per-sample path with one log line per
 reason and process: right-padded or one-token prompts, a batch where no two rows share a prompt
-(nothing to save), a model whose cache is not a plain `DynamicCache` (sliding windows,
-recurrent state) or that did not fill it, reentrant gradient checkpointing in training mode
+(nothing to save), a model whose cache is not a `DynamicCache` of full or sliding-window layers
+(recurrent state), a prompt longer than a sliding window, a model that did not fill the cache,
+reentrant gradient checkpointing in training mode
 (`use_reentrant: true` replays each layer's forward without autograd history, so the prompt's
 keys would reach the completions without their gradient), and active dropout in training mode
 (the per-sample path draws a dropout mask per copy of the prompt; one shared copy would share
@@ -53,7 +54,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 from transformers import DynamicCache, PreTrainedModel
-from transformers.cache_utils import DynamicLayer
+from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 from transformers.modeling_layers import GradientCheckpointingLayer
 from trl.trainer.utils import entropy_from_logits, selective_log_softmax
 
@@ -157,8 +158,12 @@ def _prompt_cache(model: nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch
     """Forward each distinct prompt but its last token once; its cache gathered out to its rows.
 
     Returns the reason instead when the model's cache is not one that the completion pass can
-    extend exactly: only a `DynamicCache` of plain `DynamicLayer`s, each holding every prompt
-    column (a layer that dropped the cache leaves it empty).
+    extend exactly: only a `DynamicCache` of `DynamicLayer`s and `DynamicSlidingWindowLayer`s,
+    each holding every prompt column (a layer that dropped the cache leaves it empty). Why
+    sliding layers qualify: one that holds the whole prompt (shorter than the window) gives the
+    completion pass every prompt key, and the model's sliding mask, computed from the cache's
+    length, hides the same keys from each completion token as in the per-sample forward
+    (Gemma 3 alternates five sliding layers with one full one).
     """
     firsts = shared.firsts
     kwargs = {} if position_ids is None else {"position_ids": position_ids[firsts, :-1]}
@@ -168,10 +173,13 @@ def _prompt_cache(model: nn.Module, prompt_ids: torch.Tensor, prompt_mask: torch
                     use_cache=True, logits_to_keep=1, **kwargs)
     cache = getattr(outputs, "past_key_values", None)
     if not isinstance(cache, DynamicCache) or not cache.layers or any(
-            type(layer) is not DynamicLayer for layer in cache.layers):
-        return f"the model's cache is {type(cache).__name__}, not a DynamicCache of full layers"
+            type(layer) not in (DynamicLayer, DynamicSlidingWindowLayer) for layer in cache.layers):
+        return (f"the model's cache is {type(cache).__name__}, not a DynamicCache of full or "
+                "sliding-window layers")
     if any(layer.get_seq_length() != prompt_ids.size(1) - 1 for layer in cache.layers):
         return "the model did not keep the prompt's keys and values in its cache"
+    if any(layer.keys.size(-2) != prompt_ids.size(1) - 1 for layer in cache.layers):
+        return "a prompt is longer than the model's sliding window, whose cache drops its start"
     cache.batch_select_indices(shared.of_row)
     return cache
 

@@ -388,16 +388,79 @@ def test_generate_grouped_prefills_once_and_decodes_the_same(model, batch, caplo
         model.train()
 
 
-def test_a_sliding_window_cache_falls_back(batch, caplog):
-    from transformers import Qwen2Config
+def tiny_gemma3(sliding_window: int) -> AutoModelForCausalLM:
+    """A tiny random Gemma 3: sliding-window layers around a full one, as Gemma 3 lays them."""
+    from transformers import Gemma3TextConfig
 
     torch.manual_seed(0)
-    config = Qwen2Config(vocab_size=49152, hidden_size=32, intermediate_size=64,
-                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
-                         use_sliding_window=True, sliding_window=4, max_window_layers=0)
-    model = AutoModelForCausalLM.from_config(config)  # a tiny random Qwen2, sliding layers only
+    config = Gemma3TextConfig(vocab_size=49152, hidden_size=32, intermediate_size=64,
+                              num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=2,
+                              head_dim=8, query_pre_attn_scalar=8, sliding_window=sliding_window,
+                              layer_types=["sliding_attention", "full_attention",
+                                           "sliding_attention"])
+    return AutoModelForCausalLM.from_config(config).train()
+
+
+def sliding_window_for(batch: dict[str, torch.Tensor], where: str) -> int:
+    """A window beyond prompt and completion, one that ends inside the completions, or one
+    shorter than the prompt."""
+    prompt, completion = batch["prompt_ids"].size(1), batch["completion_ids"].size(1)
+    return {"beyond": prompt + completion + 4, "inside": prompt + completion // 2,
+            "short": prompt // 2}[where]
+
+
+@pytest.mark.parametrize("where", ["beyond", "inside"])
+def test_sliding_window_layers_share_the_prompt_exactly(batch, where, caplog):
+    """Gemma 3's cache mixes sliding-window and full layers; a prompt inside the window is
+    shared, with log-probs, entropies and gradients equal to the per-sample forward's, also
+    where the window ends inside the completions (its mask then hides the prompt's start)."""
+    model = tiny_gemma3(sliding_window_for(batch, where))
+    reference = logits_reference(model, batch, 0.7)
+    expected = gradients(model, *reference)
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), \
+            embedded_tokens(model) as counts:
+        logps, entropies = grouped_completion_logps(model, *batch.values(), temperature=0.7,
+                                                    compute_entropy=True)
+    assert not prefix_lines(caplog)
+    assert counts[0] == 2 * (batch["prompt_ids"].size(1) - 1)  # each prompt once
+    torch.testing.assert_close(logps, reference[0], **LOGP_TOL)
+    torch.testing.assert_close(entropies, reference[1], **LOGP_TOL)
+    assert_same_gradients(gradients(model, logps, entropies), expected)
+
+
+def test_a_prompt_longer_than_the_sliding_window_falls_back(batch, caplog):
+    model = tiny_gemma3(sliding_window_for(batch, "short"))
     with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__), torch.no_grad():
         logps, _ = grouped_completion_logps(model, *batch.values())
         reference = logits_reference(model, batch, 1.0)[0]
-    assert "DynamicCache of full layers" in prefix_lines(caplog)[0]
+    assert "longer than the model's sliding window" in prefix_lines(caplog)[0]
     torch.testing.assert_close(logps, reference, **LOGP_TOL)
+
+
+@pytest.mark.parametrize("where", ["beyond", "short"])
+def test_generate_grouped_with_sliding_window_layers_decodes_the_same(batch, where, caplog):
+    model = tiny_gemma3(sliding_window_for(batch, where)).eval()
+    ids, mask = batch["prompt_ids"], batch["prompt_mask"]
+    options = {"do_sample": False, "max_new_tokens": 6, "return_dict_in_generate": True,
+               "output_logits": True, "pad_token_id": 0}
+    plain = model.generate(input_ids=ids, attention_mask=mask, **options)
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
+        grouped = generate_grouped(model, ids, mask, **options)
+    assert bool(prefix_lines(caplog)) == (where == "short")
+    assert torch.equal(grouped.sequences, plain.sequences)
+    for step_grouped, step_plain in zip(grouped.logits, plain.logits, strict=True):
+        torch.testing.assert_close(step_grouped, step_plain, **LOGP_TOL)
+
+
+def test_sliding_window_layers_under_checkpointing_fall_back_exactly(batch, caplog):
+    """The replay-safe caches of checkpointing are full-attention layers only: a sliding-window
+    model then forwards each row's prompt, and says so."""
+    model = tiny_gemma3(sliding_window_for(batch, "beyond"))
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    with caplog.at_level(logging.WARNING, logger=shared_prefix.__name__):
+        logps, entropies = grouped_completion_logps(model, *batch.values(),
+                                                    compute_entropy=True)
+    assert "layers other than full-attention" in prefix_lines(caplog)[0]
+    reference = logits_reference(model, batch, 1.0)
+    torch.testing.assert_close(logps, reference[0], **LOGP_TOL)
+    assert_same_gradients(gradients(model, logps, entropies), gradients(model, *reference))
