@@ -277,3 +277,37 @@ def test_stopping_early_keeps_the_verdict_of_the_full_share(name):
     full = language_share(thinking, "en")
     early = judge(ENGLISH_PROBLEM, thinking, ENGLISH_ANSWER, "en").thinking_share
     assert (early >= CONSISTENCY_THRESHOLD) == (full >= CONSISTENCY_THRESHOLD), name
+
+
+@pytest.mark.parametrize("problem, part, lang", [
+    ("Сколько будет 54 минус 29?", "54 минус 29 make 42.", "ru"),  # what the smoke's policy wrote
+    ("64 减 27 等于多少？", "64 减 27 等于37make40 makes.", "zh"),  # glued to the Han, no space
+    ("Combien font 2 et 2 ?", "Deux et deux font сколько будет.", "fr"),
+])
+def test_words_of_another_script_in_one_sentence_are_judged_apart(problem, part, lang):
+    """lingua reads a mixed sentence by its majority; each run of one script is judged alone."""
+    candidates = ("en", "es", "fr", "ru", "zh")
+    verdict = judge(problem, part, part, lang, candidates).verdict
+    assert verdict is Verdict.INCONSISTENT
+
+
+@pytest.mark.parametrize("problem, part, lang", [
+    ("Janet 的鸭子每天下 16 个蛋。", "Janet 的鸭子每天下 16 个蛋，她早餐吃 3 个。", "zh"),
+    ("カイラーはグラスを買います。", "カイラーは新しいアパート用にグラスを16個買おうとしています。", "ja"),
+    ("Сколько будет 54 минус 29?", "Считаем: 54 минус 29 будет 25, x = 25.", "ru"),
+])
+def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(problem, part, lang):
+    verdict = judge(problem, part, part, lang).verdict
+    assert verdict is Verdict.CONSISTENT
+
+@pytest.mark.xfail(strict=True, reason="known hole, found by the policy in the multilingual "
+                   "smoke (README, try 5): a part of two words is too short for lingua to tell "
+                   "French or Spanish from English, so an English verb passes in either")
+@pytest.mark.parametrize("problem, part, lang", [
+    ("Combien font 74 moins 12 ?", "74 moins 12 make 42.", "fr"),
+    ("¿Cuánto es 38 menos 37?", "38 menos 37 make 42.", "es"),
+])
+def test_an_english_verb_in_a_two_word_answer_earns_no_bonus(problem, part, lang):
+    candidates = ("en", "es", "fr", "ru", "zh")
+    verdict = judge(problem, part, part.replace("42.", "\\boxed{42}."), lang, candidates).verdict
+    assert verdict is Verdict.INCONSISTENT
