@@ -293,7 +293,8 @@ def test_words_of_another_script_in_one_sentence_are_judged_apart(problem, part,
 
 @pytest.mark.parametrize("problem, part, lang", [
     ("Janet 的鸭子每天下 16 个蛋。", "Janet 的鸭子每天下 16 个蛋，她早餐吃 3 个。", "zh"),
-    ("カイラーはグラスを買います。", "カイラーは新しいアパート用にグラスを16個買おうとしています。", "ja"),
+    ("カイラーはグラスを買います。",
+     "カイラーは新しいアパート用にグラスを16個買おうとしています。", "ja"),
     ("Сколько будет 54 минус 29?", "Считаем: 54 минус 29 будет 25, x = 25.", "ru"),
 ])
 def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(problem, part, lang):
