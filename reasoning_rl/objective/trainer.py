@@ -133,6 +133,7 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
         self._refill_generator = torch.Generator().manual_seed(args.seed + 1)
         self._scaffold = scaffold if scaffold is not None and scaffold.steps else None
         self._round_problems: list[str] = []
+        self._round_langs: list[str | None] = []
         self._round_hinted: tuple[list[bool], list[list[int]]] | None = None
         self._round = 0  # generation rounds (first + refills) of the current step
         self._minibatch_live: list[bool] = []  # per minibatch: does any row carry weight?
@@ -157,7 +158,7 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
         require(len(self._round_problems) == len(prompts) and all(self._round_problems),
                 "scaffold: every row needs its problem text in a `problem` column")
         # Seeded by step and round: a resumed run scaffolds the same groups.
-        shown, flags = self._scaffold.swap(prompts, self._round_problems,
+        shown, flags = self._scaffold.swap(prompts, self._round_problems, self._round_langs,
                                            group_size=self.num_generations, step=step,
                                            seed=self.args.seed, draw=step * 64 + self._round)
         result = list(super()._generate(shown))
@@ -170,6 +171,7 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
         self._captured_rewards = None
         self._round_hinted = None
         self._round_problems = [x.get("problem", "") for x in inputs]
+        self._round_langs = [x.get("lang") for x in inputs]
         self._round += 1
         batch = super()._generate_and_score_completions(inputs)
         require(self._captured_rewards is not None, "_calculate_rewards was not called")

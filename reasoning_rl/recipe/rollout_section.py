@@ -17,6 +17,14 @@ from reasoning_rl.recipe.prompt_section import ExampleTurn
 
 
 @dataclass
+class ScaffoldExample(ExampleTurn):
+    """A worked example of the scaffold; with `lang` (a data `lang` code) it is shown only to
+    rows of that language."""
+
+    lang: str | None = None
+
+
+@dataclass
 class RolloutSection:
     """Recipe section `rollout`.
 
@@ -32,6 +40,10 @@ class RolloutSection:
     `algorithm: magistral`): worked examples shown to the sampler only, for a share of groups
     that falls from 1 to 0 over the first `scaffold_steps` steps; the policy is trained on the
     recipe's own prompt (`objective.scaffold_weighting` says how those tokens enter the loss).
+    An example with a `lang` is shown only to rows of that `lang` (untagged ones to every row).
+    `scaffold_rows`: how many rows of a scaffolded group are sampled from the hinted prompt;
+    None means all of them. Fewer mix hinted and plain rows in one group (LUFFY's mixed-policy
+    groups), so a group whose plain rows all fail still has the reward spread GRPO learns from.
     """
 
     mode: Literal["sync", "async"] = "sync"
@@ -39,8 +51,9 @@ class RolloutSection:
     batch_timeout_s: float = 600.0
     transport_dir: str | None = None
     lora_transfer: Literal["adapter", "merged"] = "adapter"
-    scaffold_examples: list[ExampleTurn] = field(default_factory=list)
+    scaffold_examples: list[ScaffoldExample] = field(default_factory=list)
     scaffold_steps: int = 0
+    scaffold_rows: int | None = None
 
 
 def scaffold_problems(rollout: RolloutSection, trainer: Any, algorithm: str) -> list[str]:
@@ -49,8 +62,8 @@ def scaffold_problems(rollout: RolloutSection, trainer: Any, algorithm: str) -> 
     `trainer` is the resolved `trainer` section as attributes (a `GRPOConfig` view).
 
     >>> from types import SimpleNamespace
-    >>> scaffold_problems(RolloutSection(scaffold_steps=5), SimpleNamespace(use_vllm=False),
-    ...                   "magistral")
+    >>> scaffold_problems(RolloutSection(scaffold_steps=5),
+    ...                   SimpleNamespace(use_vllm=False, num_generations=4), "magistral")
     ['rollout.scaffold_steps: 5 steps of scaffold but rollout.scaffold_examples is empty']
     """
     steps, examples = rollout.scaffold_steps, rollout.scaffold_examples
@@ -62,6 +75,13 @@ def scaffold_problems(rollout: RolloutSection, trainer: Any, algorithm: str) -> 
     if examples and not steps:
         return ["rollout.scaffold_examples: set rollout.scaffold_steps > 0 (the steps over "
                 "which the scaffold fades out), or remove the examples"]
+    rows = rollout.scaffold_rows
+    if rows is not None and not 1 <= rows <= trainer.num_generations:
+        return [f"rollout.scaffold_rows: expected 1 to trainer.num_generations "
+                f"({trainer.num_generations}) hinted rows per scaffolded group; got {rows}"]
+    if rows is not None and not steps:
+        return ["rollout.scaffold_rows: no scaffold to mix in; set rollout.scaffold_steps, "
+                "or remove rollout.scaffold_rows"]
     if steps and algorithm != "magistral":
         return ["rollout.scaffold_steps: the scaffold needs algorithm: magistral (its objective "
                 "weights the off-policy tokens); set it, or remove the scaffold"]

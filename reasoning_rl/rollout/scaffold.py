@@ -43,47 +43,67 @@ from dataclasses import dataclass
 import torch
 
 from reasoning_rl.data.prompting import build_prompt
-from reasoning_rl.recipe.prompt_section import PromptSection
-from reasoning_rl.recipe.rollout_section import RolloutSection
+from reasoning_rl.recipe.prompt_section import ExampleTurn, PromptSection
+from reasoning_rl.recipe.rollout_section import RolloutSection, ScaffoldExample
 
 
 @dataclass(frozen=True)
 class Scaffold:
-    """The prompt swap: `prompt(problem)` is the hinted prompt, shown over the first `steps`.
+    """The prompt swap: `prompt(problem, lang)` is the hinted prompt, shown over the first
+    `steps`; in a scaffolded group the first `rows` rows are hinted (None: all of them).
 
-    >>> scaffold = Scaffold(prompt=lambda problem: "2 + 2 = 4. " + problem, steps=2)
-    >>> scaffold.swap(["1 + 1?", "1 + 1?"], ["1 + 1?", "1 + 1?"], group_size=2, step=0,
-    ...               seed=0, draw=0)
+    >>> scaffold = Scaffold(prompt=lambda problem, lang: "2 + 2 = 4. " + problem, steps=2)
+    >>> scaffold.swap(["1 + 1?", "1 + 1?"], ["1 + 1?", "1 + 1?"], [None, None], group_size=2,
+    ...               step=0, seed=0, draw=0)
     (['2 + 2 = 4. 1 + 1?', '2 + 2 = 4. 1 + 1?'], [True, True])
     """
 
-    prompt: Callable[[str], object]
+    prompt: Callable[[str, str | None], object]
     steps: int
+    rows: int | None = None
 
     def share(self, step: int) -> float:
         """Share of groups sampled from the hinted prompt at optimizer step `step`."""
         return hint_share(step, self.steps)
 
-    def swap(self, prompts: Sequence[object], problems: Sequence[str], *, group_size: int,
-             step: int, seed: int, draw: int) -> tuple[list[object], list[bool]]:
-        """The prompts the sampler is shown (hinted for whole groups) and which rows are hinted.
-
-        Deterministic in (`seed`, `step`, `draw`), so a resumed run scaffolds the same groups.
+    def swap(self, prompts: Sequence[object], problems: Sequence[str],
+             langs: Sequence[str | None], *, group_size: int, step: int, seed: int,
+             draw: int) -> tuple[list[object], list[bool]]:
+        """The prompts the sampler is shown (hinted rows of scaffolded groups) and which rows
+        are hinted. Deterministic in (`seed`, `step`, `draw`), so a resumed run scaffolds the
+        same rows.
         """
-        flags = hinted_rows(len(prompts), group_size, self.share(step), seed, draw)
-        shown = [self.prompt(problem) if flag else prompt
-                 for prompt, problem, flag in zip(prompts, problems, flags, strict=True)]
+        flags = hinted_rows(len(prompts), group_size, self.share(step), seed, draw, self.rows)
+        shown = [self.prompt(problem, lang) if flag else prompt
+                 for prompt, problem, lang, flag in zip(prompts, problems, langs, flags,
+                                                        strict=True)]
         return shown, flags
 
 
 def scaffold_for(prompt: PromptSection, rollout: RolloutSection,
                  tokenizer: object) -> Scaffold | None:
-    """The recipe's scaffold: its prompt with `rollout.scaffold_examples` (None: no scaffold)."""
+    """The recipe's scaffold: its prompt with `rollout.scaffold_examples` (None: no scaffold);
+    a row is shown the untagged examples and those of its `lang`."""
     if not rollout.scaffold_steps:
         return None
-    hinted = dataclasses.replace(prompt, examples=rollout.scaffold_examples)
-    return Scaffold(functools.partial(build_prompt, prompt=hinted, tokenizer=tokenizer),
-                    rollout.scaffold_steps)
+    return Scaffold(functools.partial(hinted_prompt, prompt=prompt,
+                                      examples=tuple(rollout.scaffold_examples),
+                                      tokenizer=tokenizer),
+                    rollout.scaffold_steps, rollout.scaffold_rows)
+
+
+def hinted_prompt(problem: str, lang: str | None, *, prompt: PromptSection,
+                  examples: Sequence[ScaffoldExample], tokenizer: object) -> object:
+    """`problem`'s prompt with the scaffold examples untagged or tagged `lang`, in recipe order.
+
+    >>> examples = (ScaffoldExample("2+2?", "4", lang="en"), ScaffoldExample("2+2 ?", "4",
+    ...             lang="fr"), ScaffoldExample("1+1?", "2"))
+    >>> [m["content"] for m in hinted_prompt("3+3 ?", "fr", prompt=PromptSection(system=""),
+    ...                                      examples=examples, tokenizer=None)]
+    ['2+2 ?', '4', '1+1?', '2', '3+3 ?']
+    """
+    shown = [ExampleTurn(e.user, e.assistant) for e in examples if e.lang in (None, lang)]
+    return build_prompt(problem, dataclasses.replace(prompt, examples=shown), tokenizer)
 
 
 def hint_share(step: int, scaffold_steps: int) -> float:
@@ -99,19 +119,24 @@ def hint_share(step: int, scaffold_steps: int) -> float:
     return max(0.0, 1.0 - step / scaffold_steps)
 
 
-def hinted_rows(rows: int, group_size: int, share: float, seed: int, draw: int) -> list[bool]:
-    """Which rows are sampled with the scaffold: whole groups at once, `share` of them on average.
+def hinted_rows(rows: int, group_size: int, share: float, seed: int, draw: int,
+                per_group: int | None = None) -> list[bool]:
+    """Which rows are sampled with the scaffold: groups drawn with probability `share`, and in
+    each the first `per_group` rows (None: the whole group).
 
-    Deterministic in (`seed`, `draw`), so a resumed run scaffolds the same groups.
+    Deterministic in (`seed`, `draw`), so a resumed run scaffolds the same rows.
 
     >>> hinted_rows(6, 2, 1.0, 0, 0), hinted_rows(4, 2, 0.0, 0, 0)
     ([True, True, True, True, True, True], [False, False, False, False])
     >>> flags = hinted_rows(8, 4, 0.5, 0, 3)
     >>> flags[:4] == [flags[0]] * 4 and flags[4:] == [flags[4]] * 4
     True
+    >>> hinted_rows(8, 4, 1.0, 0, 0, per_group=1)
+    [True, False, False, False, True, False, False, False]
     """
     if rows % group_size:
         raise ValueError(f"{rows} rows do not split into groups of {group_size}")
     generator = torch.Generator().manual_seed(seed * 1_000_003 + draw)
     groups = torch.rand(rows // group_size, generator=generator) < share
-    return [bool(flag) for flag in groups.repeat_interleave(group_size)]
+    within = torch.arange(group_size) < (group_size if per_group is None else per_group)
+    return [bool(flag) for flag in (groups[:, None] & within[None, :]).flatten()]

@@ -38,13 +38,23 @@ def chat_prompt(problem: str, hint: bool = False) -> list[dict[str, str]]:
     return (turns if hint else []) + [{"role": "user", "content": problem}]
 
 
-@pytest.mark.parametrize("build", [text_prompt, chat_prompt], ids=["text", "chat"])
-def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
+@pytest.mark.parametrize("build, rows", [(text_prompt, None), (chat_prompt, None),
+                                         (text_prompt, 1)], ids=["text", "chat", "text-mixed"])
+def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build, rows):
+    """Also with `rows` = 1 of each group of 2 hinted (mixed groups), and each row's `lang`
+    reaching the hinted prompt (the scaffold's per-language examples)."""
     folder = ensure_converted("embedded:smollm2-135m-instruct")
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     problems = ["What is 1 + 1?", "What is 3 + 5?"]
-    dataset = Dataset.from_dict({"prompt": [build(p) for p in problems], "problem": problems})
+    langs = ["en", "fr"]
+    dataset = Dataset.from_dict({"prompt": [build(p) for p in problems], "problem": problems,
+                                 "lang": langs})
+    hinted_for: list[tuple[str, str]] = []
+
+    def hinted(problem: str, lang: str) -> object:
+        hinted_for.append((problem, lang))
+        return build(problem, hint=True)
     seen: dict[str, list] = {"generated_from": [], "trained_on": [], "rewarded": []}
 
     def reward(prompts, completions, **kwargs):
@@ -68,15 +78,17 @@ def test_sampler_sees_the_scaffold_and_the_update_does_not(tmp_path, build):
                       save_strategy="no", beta=0.0, learning_rate=1e-5, seed=0)
     trainer = Recording(model=model, args=args, reward_funcs=[reward], train_dataset=dataset,
                         processing_class=tokenizer, objective=ObjectiveSection(),
-                        scaffold=Scaffold(lambda problem: build(problem, hint=True), steps=1))
+                        scaffold=Scaffold(hinted, steps=1, rows=rows))
     trainer.train()
 
     assert len(seen["generated_from"]) == len(seen["rewarded"]) == 4 and seen["trained_on"]
-    assert all(HINT in text for text in seen["generated_from"])
+    hints = [HINT in text for text in seen["generated_from"]]
+    assert hints == ([True] * 4 if rows is None else [True, False, True, False])
+    assert sorted(set(hinted_for)) == sorted(zip(problems, langs, strict=True))
     assert not any(HINT in text for text in seen["trained_on"] + seen["rewarded"])
     assert sorted(set(seen["rewarded"])) == sorted(str(build(p)) for p in problems)
     assert all(any(p in text for p in problems) for text in seen["trained_on"])
-    assert trainer.state.log_history[0]["scaffold/hinted_frac"] == 1.0
+    assert trainer.state.log_history[0]["scaffold/hinted_frac"] == (1.0 if rows is None else 0.5)
 
 
 EXAMPLE = {"user": "1 + 1?", "assistant": "2"}
@@ -92,6 +104,12 @@ EXAMPLE = {"user": "1 + 1?", "assistant": "2"}
     ({"rollout": {"scaffold_steps": 2, "scaffold_examples": [EXAMPLE]},
       "trainer": {"use_vllm": True}},
      "rollout.scaffold_steps: scaffolded samples come from another prompt"),
+    ({"rollout": {"scaffold_steps": 2, "scaffold_examples": [EXAMPLE], "scaffold_rows": 9},
+      "trainer": {"num_generations": 8}},
+     "rollout.scaffold_rows: expected 1 to trainer.num_generations (8) hinted rows per "
+     "scaffolded group; got 9"),
+    ({"rollout": {"scaffold_rows": 1}},
+     "rollout.scaffold_rows: no scaffold to mix in"),
     ({"objective": {"scaffold_weighting": "luffy"}},
      "objective.scaffold_weighting: expected one of tis, shaped; got 'luffy'"),
     ({"objective": {"scaffold_shaping_gamma": 0}},
@@ -143,7 +161,7 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
                                  scaffold_shaping_gamma=gamma)
     trainer = Recording(model=model, args=args, reward_funcs=[_length_reward],
                         train_dataset=dataset, processing_class=tokenizer, objective=objective,
-                        scaffold=Scaffold(lambda problem: text_prompt(problem, hint=True), 1),
+                        scaffold=Scaffold(lambda problem, lang: text_prompt(problem, hint=True), 1),
                         callbacks=[Capture()])
     untrained = copy.deepcopy(trainer.model)  # with the fused LM head TRL's helper expects
     trainer.train()
