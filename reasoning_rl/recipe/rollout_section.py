@@ -43,7 +43,7 @@ class RolloutSection:
     An example with a `lang` is shown only to rows of that `lang` (untagged ones to every row).
     `scaffold_rows`: how many rows of a scaffolded group are sampled from the hinted prompt;
     None means all of them. Fewer mix hinted and plain rows in one group (LUFFY's mixed-policy
-    groups), so a group whose plain rows all fail still has the reward spread GRPO learns from.
+    groups), so a group whose plain rows all fail can still have a reward spread to learn from.
     """
 
     mode: Literal["sync", "async"] = "sync"
