@@ -307,6 +307,7 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
 @pytest.mark.parametrize("problem, part, lang", [
     ("Combien font 74 moins 12 ?", "74 moins 12 make 42.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 make 42.", "es"),
+    ("Combien font 74 moins 12 ?", "74 moins 12 make 42. 74 moins 12 make 42.", "fr"),  # repeated
 ])
 def test_an_english_verb_in_a_two_word_answer_earns_no_bonus(problem, part, lang):
     candidates = ("en", "es", "fr", "ru", "zh")
