@@ -230,7 +230,10 @@ def test_hostile_megabyte_of_delimiters_is_judged_in_linear_time():
     # Lazy regexes took minutes here (every unclosed opener rescanned to the end).
     soups = ["\\begin{a}" * 100_000, "\\[" * 300_000, "$$" * 300_000 + "x", "```py\n" * 100_000,
              "`\n" * 300_000, "\\end{a}\\begin{a}" * 50_000, "/*" * 300_000, "\"" * 600_001,
-             "\u200b" * 1_000_000]
+             "\u200b" * 1_000_000,
+             # 225k chars of words alternating three scripts, each its own script run (0.3 s alone)
+             " ".join(("abc", "где", "的一是")[i % 3] + chr(0x61 + i % 26) * (i % 2)
+                      for i in range(50_000))]
     start = time.perf_counter()
     for soup in soups:
         assert judge("What is it?", soup, soup).verdict is not Verdict.CONSISTENT
