@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import torch
 
 from reasoning_rl.data.prompting import build_prompt
-from reasoning_rl.recipe.prompt_section import ExampleTurn, PromptSection
+from reasoning_rl.recipe.prompt_section import PromptSection
 from reasoning_rl.recipe.rollout_section import RolloutSection, ScaffoldExample
 
 
@@ -102,7 +102,7 @@ def hinted_prompt(problem: str, lang: str | None, *, prompt: PromptSection,
     ...                                      examples=examples, tokenizer=None)]
     ['2+2 ?', '4', '1+1?', '2', '3+3 ?']
     """
-    shown = [ExampleTurn(e.user, e.assistant) for e in examples if e.lang in (None, lang)]
+    shown = [example for example in examples if example.lang in (None, lang)]
     return build_prompt(problem, dataclasses.replace(prompt, examples=shown), tokenizer)
 
 
