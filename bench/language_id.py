@@ -10,6 +10,9 @@ detection: all 75 languages lingua knows):
            languages, the share that reads as another one (should be 0).
   judge    MGSM is parallel: problem i in language L, "thinking" = problem i in language W.
            The judge should say consistent exactly when W == L (20 problems per language).
+           Honest text the problem does not share words with (its names are exempt from the
+           foreign-word rule): "thinking" = problem i+1 in L, and each short string as the
+           thinking for problem i in its language; both should be consistent.
 Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of 64 completions
 (MGSM questions as thinking, a short summary), format + correctness + length + language, with
 the language component of REV (its candidates: the batch's languages plus English) and with
@@ -76,9 +79,10 @@ def piece_rates(pairs: list[tuple[str, str]]) -> dict[str, tuple[float, float, i
     return {k: (statistics.fmean(own[k]), statistics.fmean(other[k]), len(own[k])) for k in own}
 
 
-def judge_matrix(mgsm: list[dict], per_language: int) -> dict[str, tuple[float, float]]:
-    """Per problem language: (share consistent when the thinking is the same problem in the
-    same language, share consistent when it is the same problem in another language)."""
+def judge_matrix(mgsm: list[dict], per_language: int) -> dict[str, tuple[float, ...]]:
+    """Per problem language: share consistent when the thinking is the same problem in the
+    same language, the same problem in another language, the next problem in the same
+    language, and a short thinking string in the same language."""
     by = {(r["lang"], r["id"].rsplit("_", 1)[-1]): r["question"] for r in mgsm}
     ids = sorted({i for _, i in by}, key=int)[:per_language]
     out = {}
@@ -90,7 +94,14 @@ def judge_matrix(mgsm: list[dict], per_language: int) -> dict[str, tuple[float, 
                 ok = judge(by[(lang, i)], thinking, f"{SUMMARY[w]} \\boxed{{1}}.",
                            lang).verdict is Verdict.CONSISTENT
                 (same if w == lang else other).append(ok)
-        out[lang] = (statistics.fmean(same), statistics.fmean(other))
+        following = [judge(by[(lang, i)], by[(lang, j)], f"{SUMMARY[lang]} \\boxed{{1}}.",
+                           lang).verdict is Verdict.CONSISTENT
+                     for i, j in zip(ids, ids[1:], strict=False)]
+        short = [judge(by[(lang, ids[0])], text, f"{SUMMARY[lang]} \\boxed{{1}}.",
+                       lang).verdict is Verdict.CONSISTENT
+                 for w, text in thinking_strings() if w == lang]
+        out[lang] = tuple(map(statistics.fmean, (same, other, following, short)))
+    out["all"] = tuple(statistics.fmean(column) for column in zip(*out.values(), strict=True))
     return out
 
 
@@ -170,16 +181,17 @@ def main() -> None:
     print(f"MGSM questions detected as their language among all 75: {detected:.4f} "
           f"({time.perf_counter() - start:.1f} s for {len(mgsm)})")
     print("\n| lang | MGSM pieces: own | other | n | thinking: own | other | n "
-          "| judge: same language consistent | other language consistent |")
-    print("|---" * 9 + "|")
+          "| judge: same language consistent | other language consistent "
+          "| next problem consistent | short string consistent |")
+    print("|---" * 11 + "|")
     pieces = piece_rates([(r["lang"], r["question"]) for r in mgsm])
     short = piece_rates(thinking_strings())
     matrix = judge_matrix(mgsm, args.per_language)
     for lang in [*MGSM_LANGS, "all"]:
-        same, other = matrix.get(lang, (float("nan"),) * 2)
+        same, other, following, brief = matrix[lang]
         print(f"| {lang} | {pieces[lang][0]:.3f} | {pieces[lang][1]:.4f} | {pieces[lang][2]} "
               f"| {short[lang][0]:.3f} | {short[lang][1]:.4f} | {short[lang][2]} "
-              f"| {same:.3f} | {other:.4f} |")
+              f"| {same:.3f} | {other:.4f} | {following:.3f} | {brief:.3f} |")
     misses = [(lang, text) for lang, text in thinking_strings() if not reads_as(text, lang)]
     print("\nshort strings not read as their language:", misses[:6])
 

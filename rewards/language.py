@@ -19,6 +19,9 @@ judge (``judge``), built on ``lingua-language-detector`` (its models ship inside
   that read as the problem's language, so a short phrase in the right language cannot carry
   foreign prose. A piece reads as a language when lingua's confidence in it is at least
   ``AMBIGUITY_RATIO`` of its top choice: short pieces are ambiguous between close languages.
+- Inside a piece that reads as the language, a clearly foreign word still counts against it
+  (``foreign_letters``): two words are too few for lingua to tell "moins make" (an English
+  verb) from French, and a policy found that. Words the problem uses (its names) are exempt.
 - A part with fewer than ``MIN_LETTERS`` judged letters has no words; the verdict is then
   ``NO_WORDS`` (never the bonus, and out of the consistency rate's denominator) unless the other
   part is already in a foreign language.
@@ -55,6 +58,10 @@ COMMON_LANGUAGES = (
 LANGUAGE_REWARD = 0.1
 CONSISTENCY_THRESHOLD = 0.8  # share of a part's judged letters that must be in the language
 AMBIGUITY_RATIO = 0.5  # a piece reads as every language within this ratio of lingua's top one
+# A word the problem does not use is foreign when lingua's confidence in the language is below
+# this ratio of its top choice ("make" in French: 0.06; honest "gana" in Spanish: 0.42).
+FOREIGN_WORD_RATIO = 0.1
+WORD_LETTERS = 3  # shorter words ("a", "de", "is") are shared by too many languages to judge
 MIN_LETTERS = 3  # below this a part has no words ("x = 4", "\boxed{12}")
 PIECE_LETTERS = 10  # shorter pieces join the next one: a word or two names no language
 CJK_WEIGHT = 3  # a Han or kana character carries about a word, like ~3 Latin letters
@@ -322,6 +329,47 @@ def reads_as(piece: str, languages: str | Iterable[str],
     return not wanted.isdisjoint(reading_languages(piece, candidates_for(wanted, candidates)))
 
 
+@functools.lru_cache(maxsize=65536)
+def _foreign_word(word: str, wanted: frozenset[str], candidates: tuple[str, ...]) -> bool:
+    found = _confidences(word, candidates)
+    top = max(found.values(), default=0.0)
+    return top > 0 and max(found.get(code, 0.0) for code in wanted) < FOREIGN_WORD_RATIO * top
+
+
+def foreign_letters(piece: str, language: str | Iterable[str], candidates: Iterable[str] = (),
+                    problem: str = "") -> int:
+    """The letters of ``piece``'s clearly foreign words: words of ``WORD_LETTERS`` or more
+    letters, not Han or kana (a character is not a word) and not used by ``problem``, in which
+    lingua's confidence in ``language`` is below ``FOREIGN_WORD_RATIO`` of its top choice.
+
+    Why: lingua reads a short piece by its strongest letters, so "74 moins 12 make 42." reads
+    as French, and the multilingual smoke's policy wrote that answer in every Latin language
+    (README, try 5). The ratio is far below ``AMBIGUITY_RATIO``: one word is weak evidence, so
+    only words lingua hardly gives to the language count, and only inside a part, whose
+    ``CONSISTENCY_THRESHOLD`` leaves room for a loanword.
+
+    >>> foreign_letters("74 moins 12 make 42.", "fr"), foreign_letters("moins font", "fr")
+    (4, 0)
+    >>> foreign_letters("Janet gagne 18 dollars.", "fr", problem="Janet vend des œufs.")
+    0
+    """
+    wanted = frozenset([language] if isinstance(language, str) else language)
+    among = candidates_for(wanted, candidates)
+    return _foreign_in(piece, wanted, among, _problem_words(problem))
+
+
+@functools.lru_cache(maxsize=256)  # a group's samples share one problem
+def _problem_words(problem: str) -> frozenset[str]:
+    return frozenset(word.casefold() for word in _WORD.findall(visible(problem)))
+
+
+def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
+                known: frozenset[str]) -> int:
+    words = (word for word in _WORD.findall(piece) if sum(ch.isalpha() for ch in word)
+             >= WORD_LETTERS and not _CJK.search(word) and word.casefold() not in known)
+    return sum(letters(word) for word in words if _foreign_word(word, wanted, candidates))
+
+
 def _judged(text: str) -> list[str]:
     """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long."""
     return [piece[start:start + MAX_PIECE_CHARS]
@@ -330,7 +378,7 @@ def _judged(text: str) -> list[str]:
 
 
 def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
-           until_certain: bool) -> float | None:
+           until_certain: bool, known: frozenset[str] = frozenset()) -> float | None:
     """``language_share``; with ``until_certain`` it stops reading once the share's side of
     ``CONSISTENCY_THRESHOLD`` is certain and returns the bound that decided it (the letters
     known good, or those plus every letter left)."""
@@ -350,7 +398,7 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
             break
         for run in script_runs(_MIXED_SCRIPT.sub(" ", piece)):
             if not wanted.isdisjoint(reading_languages(run, candidates)):
-                good += letters(run)
+                good += letters(run) - _foreign_in(run, wanted, candidates, known)
     return good / total
 
 
@@ -391,11 +439,12 @@ def script_runs(text: str) -> list[str]:
 
 
 def language_share(text: str, language: str | Iterable[str],
-                   candidates: Iterable[str] = ()) -> float | None:
+                   candidates: Iterable[str] = (), problem: str = "") -> float | None:
     """The share of ``text``'s judged letters in pieces that read as ``language`` (a code, or
     several: the languages an untagged problem reads as) among it, ``COMMON_LANGUAGES`` and
-    ``candidates``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin
-    with Greek or Cyrillic letters (homoglyphs) count, and never as any language.
+    ``candidates``, less their ``foreign_letters`` (``problem``'s words exempt); None when it
+    has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin with Greek or Cyrillic letters
+    (homoglyphs) count, and never as any language.
 
     >>> round(language_share("We add two and two. Deux et deux font quatre, voilà tout.", "en"), 2)
     0.33
@@ -403,7 +452,8 @@ def language_share(text: str, language: str | Iterable[str],
     True
     """
     wanted = frozenset([language] if isinstance(language, str) else language)
-    return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False)
+    return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False,
+                  known=_problem_words(problem))
 
 
 def detect(text: str, languages: Iterable[str] = LANGUAGES) -> str | None:
@@ -502,7 +552,8 @@ def judge(problem: str, thinking: str, answer: str, problem_language: str | None
     if not wanted:
         return Judgement(Verdict.NO_WORDS, None, None, None)
     among = candidates_for(wanted, candidates)
-    thinking_share, answer_share = (_share(part, frozenset(wanted), among, until_certain=True)
+    known = _problem_words(problem) if isinstance(problem, str) else frozenset()
+    thinking_share, answer_share = (_share(part, frozenset(wanted), among, True, known)
                                     for part in (thinking, answer))
     shares = (thinking_share, answer_share)
     if any(share is not None and share < CONSISTENCY_THRESHOLD for share in shares):

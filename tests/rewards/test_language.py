@@ -10,11 +10,13 @@ from rewards import trl_functions
 from rewards.language import (
     COMMON_LANGUAGES,
     CONSISTENCY_THRESHOLD,
+    FOREIGN_WORD_RATIO,
     JUDGED_CHARS,
     LANGUAGES,
     Verdict,
     candidates_for,
     detect,
+    foreign_letters,
     judge,
     language_share,
     letters,
@@ -304,15 +306,61 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
     verdict = judge(problem, part, part, lang).verdict
     assert verdict is Verdict.CONSISTENT
 
-@pytest.mark.xfail(strict=True, reason="known hole, found by the policy in the multilingual "
-                   "smoke (README, try 5): a part of two words is too short for lingua to tell "
-                   "French or Spanish from English, so an English verb passes in either")
 @pytest.mark.parametrize("problem, part, lang", [
     ("Combien font 74 moins 12 ?", "74 moins 12 make 42.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 make 42.", "es"),
     ("Combien font 74 moins 12 ?", "74 moins 12 make 42. 74 moins 12 make 42.", "fr"),  # repeated
+    ("Combien font 74 moins 12 ?", "74 moins 12 equals 62.", "fr"),
+    ("¿Cuánto es 38 menos 37?", "38 menos 37 then 1.", "es"),
+    ("¿Cuánto es 38 menos 37?", "38 menos 37 son 1, then the total es 1.", "es"),
 ])
-def test_an_english_verb_in_a_two_word_answer_earns_no_bonus(problem, part, lang):
+def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, lang):
+    """The hole the try 5 policy found: two words are too few for lingua to tell French or
+    Spanish from English, so "moins make" read as French; a clearly foreign word now counts."""
     candidates = ("en", "es", "fr", "ru", "zh")
     verdict = judge(problem, part, part.replace("42.", "\\boxed{42}."), lang, candidates).verdict
     assert verdict is Verdict.INCONSISTENT
+
+
+@pytest.mark.parametrize("problem, part, lang", [
+    ("Combien font 74 moins 12 ?", "74 moins 12 font 62.", "fr"),
+    ("¿Cuánto es 38 menos 37?", "38 menos 37 son 1.", "es"),
+    ("What is 38 minus 37?", "38 minus 37 makes 1.", "en"),
+    # a name and a loanword from the problem, in words lingua gives to other languages
+    ("Janet verkauft jeden Tag 16 Eier auf dem Markt.", "Janet verkauft 16 Eier.", "de"),
+    ("Los patos de Janet ponen 16 huevos. ¿Cuánto gana en dólares?",
+     "Janet gana 18 dólares cada día.", "es"),
+    ("Tommy compró un iPhone en Facebook.", "Tommy compró un iPhone en Facebook.", "es"),
+])
+def test_honest_short_answers_and_the_problems_own_words_stay_consistent(problem, part, lang):
+    candidates = ("en", "es", "fr", "ru", "zh", "de")
+    verdict = judge(problem, part, part, lang, candidates).verdict
+    assert verdict is Verdict.CONSISTENT
+
+
+def test_foreign_word_ratio_edge():
+    """A word is foreign below FOREIGN_WORD_RATIO of lingua's top choice, not at or above it:
+    "make" gives French 0.06 of English's confidence; "gana" gives Spanish 0.42 of Swahili's."""
+    candidates = candidates_for(["en", "es", "fr", "ru", "zh"])
+    assert foreign_letters("make", "fr", candidates) == 4
+    assert foreign_letters("gana", "es", candidates) == 0
+    assert foreign_letters("make", "fr", candidates, problem="Make 74 moins 12.") == 0
+    assert foreign_letters("the", "fr", candidates) == 3 and foreign_letters("de", "en") == 0
+    assert foreign_letters("苹果", "fr", candidates) == 0  # Han characters are judged by script
+    ratio = {w: _ratio(w, "fr", candidates) for w in ("make", "font", "the")}
+    assert ratio["make"] < FOREIGN_WORD_RATIO <= ratio["font"], ratio
+
+
+def _ratio(word, language, candidates):
+    from rewards.language import _confidences
+    found = _confidences(word, candidates)
+    return found.get(language, 0.0) / max(found.values())
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: two words name no language reliably; "
+                   "lingua reads 'minus is' as German or Tagalog before English, so an honest "
+                   "two-word English answer can lose the bonus (the base Gemma's held-out form)")
+def test_an_honest_two_word_english_answer_with_is_reads_as_english():
+    verdict = judge("What is 69 minus 50?", "69 minus 50 is 19.", "69 minus 50 is \\boxed{19}.",
+                    "en", ("en", "es", "fr", "ru", "zh")).verdict
+    assert verdict is Verdict.CONSISTENT
