@@ -59,12 +59,9 @@ def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
     stop = stop_strings(recipe.prompt, tokenizer)  # [] unless prompts are plain text
     languages = run_languages(data_languages(rows + heldout), prompt_texts(
         recipe.prompt, recipe.rollout.scaffold_examples))
-    reward_funcs = bind_rewards(recipe, stop, languages)
+    reward_funcs = bind_rewards(recipe, stop, languages,
+                                per_language=any(row.get("lang") for row in rows))
     engines.stop_rollouts_at(stop, args, model, tokenizer)
-    if any(row.get("lang") for row in rows):  # per-language training metrics
-        reward_funcs = LanguageMetrics([f.__name__ for f in reward_funcs],
-                                       [r.weight for r in recipe.rewards],
-                                       languages).wrap(reward_funcs)
 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(to_dict(recipe), sort_keys=False))
@@ -141,7 +138,7 @@ def require_code_sandbox(recipe: Recipe, rows: list[dict[str, Any]]) -> None:
 
 
 def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
-                 languages: tuple[str, ...] = ("en",)
+                 languages: tuple[str, ...] = ("en",), per_language: bool = False
                  ) -> list[Callable[..., list[float | None]]]:
     """The recipe's reward functions with their `params` bound, keeping their names.
 
@@ -149,7 +146,10 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
     Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`). A
     function with a `languages` or `candidates` parameter the recipe leaves unset gets
     `languages` (the run's: data, prompt and worked examples, `rewards.language.run_languages`),
-    which the language judge adds to its candidates.
+    which the language judge adds to its candidates. With `per_language`, the functions also
+    log `LanguageMetrics`, inside the text view: the metric judges what the reward judges (it
+    once judged the raw completion with its stop string, "\nUser:", which made every Chinese
+    sample of the multilingual smoke inconsistent in the log while the reward paid it).
     """
     funcs = []
     for i, spec in enumerate(recipe.rewards):
@@ -160,9 +160,11 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
         for name in ("languages", "candidates"):
             if name in inspect.signature(fn).parameters and name not in params:
                 params[name] = list(languages)
-        bound = functools.update_wrapper(functools.partial(fn, **params), fn)
-        funcs.append(text_prompt_view(bound, stop))
-    return funcs
+        funcs.append(functools.update_wrapper(functools.partial(fn, **params), fn))
+    if per_language:
+        funcs = LanguageMetrics([f.__name__ for f in funcs], [r.weight for r in recipe.rewards],
+                                languages).wrap(funcs)
+    return [text_prompt_view(fn, stop) for fn in funcs]
 
 
 def data_languages(rows: list[dict[str, Any]]) -> tuple[str, ...]:

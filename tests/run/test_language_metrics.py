@@ -107,3 +107,31 @@ def test_training_binds_the_runs_languages_as_judge_candidates():
     bound = bind_rewards(recipe, languages=languages)[2]
     assert bound.__wrapped__.keywords["candidates"] == list(languages)
     assert LanguageMetrics(["language_reward"], [1.0], languages).languages == languages
+
+
+def test_the_metric_judges_plain_text_rollouts_as_the_reward_does():
+    """A base model's rollout continues a plain-text prompt after its `<think>` and ends with the
+    stop string; the metric once judged that raw text, and every Chinese sample of the
+    multilingual smoke ("...等于 \\boxed{35}.\\n\\nUser:") logged as inconsistent while the
+    reward paid it."""
+    import dataclasses
+
+    from reasoning_rl.data.prompting import TEXT_STOP, TEXT_TEMPLATE, build_prompt
+
+    recipe = load_recipe("recipes/smoke_cpu_multilingual_gemma.yaml")
+    section = dataclasses.replace(recipe.prompt, template=TEXT_TEMPLATE)
+    problems = ["48 减 46 等于多少？", "Combien font 74 moins 12 ?", "Combien font 74 moins 12 ?"]
+    completions = ["48 减 46 等于 2。</think>\n48 减 46 等于 \\boxed{2}.\n\nUser:",
+                   "74 moins 12 font 62.</think>\n74 moins 12 font \\boxed{62}.\n\nUser:",
+                   "74 moins 12 make 62.</think>\n74 moins 12 make \\boxed{62}.\n\nUser:"]
+    languages = ("en", "es", "fr", "ru", "zh")
+    funcs = bind_rewards(recipe, TEXT_STOP, languages, per_language=True)
+    logged: dict[str, float] = {}
+    columns = {"prompts": [build_prompt(p, section, None) for p in problems],
+               "completions": completions, "problem": problems, "answer": ["2", "62", "62"],
+               "task": ["math"] * 3, "lang": ["zh", "fr", "fr"], "log_metric": logged.__setitem__}
+    scores = [f(**columns) for f in funcs]
+    assert scores[2] == [0.1, 0.1, 0.0]  # the language reward
+    assert logged["lang/zh/language_consistency"] == 1.0
+    assert logged["lang/fr/language_consistency"] == 0.5
+    assert logged["lang/zh/correct"] == 1.0
