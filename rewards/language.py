@@ -20,8 +20,9 @@ judge (``judge``), built on ``lingua-language-detector`` (its models ship inside
   foreign prose. A piece reads as a language when lingua's confidence in it is at least
   ``AMBIGUITY_RATIO`` of its top choice: short pieces are ambiguous between close languages.
 - Inside a piece that reads as the language, a clearly foreign word still counts against it
-  (``foreign_letters``): two words are too few for lingua to tell "moins make" (an English
-  verb) from French, and a policy found that. Words the problem uses (its names) are exempt.
+  (``foreign_letters``, by lingua and by wordfreq's word frequencies): two words are too few
+  for lingua to tell "moins make" or "moins are" (English verbs) from French, and a policy
+  found both. Words the problem uses (its names) are exempt.
 - A part with fewer than ``MIN_LETTERS`` judged letters has no words; the verdict is then
   ``NO_WORDS`` (never the bonus, and out of the consistency rate's denominator) unless the other
   part is already in a foreign language.
@@ -59,9 +60,19 @@ LANGUAGE_REWARD = 0.1
 CONSISTENCY_THRESHOLD = 0.8  # share of a part's judged letters that must be in the language
 AMBIGUITY_RATIO = 0.5  # a piece reads as every language within this ratio of lingua's top one
 # A word the problem does not use is foreign when lingua's confidence in the language is below
-# this ratio of its top choice ("make" in French: 0.06; honest "gana" in Spanish: 0.42).
+# this ratio of its top choice ("make" in French: 0.06; honest "gana" in Spanish: 0.42)...
 FOREIGN_WORD_RATIO = 0.1
-WORD_LETTERS = 3  # shorter words ("a", "de", "is") are shared by too many languages to judge
+WORD_LETTERS = 3  # ...for words this long: lingua cannot place "de" or "is" alone
+# ...or when wordfreq finds it this many Zipf units (10**2.3 = 200x) more frequent in English,
+# Magistral's languages or the run's than in the problem's ("are" in French: 2.69; honest
+# "come" in Spanish, an Italian word too: 2.18), for words of FREQUENCY_LETTERS or more.
+FOREIGN_ZIPF_GAP = 2.3
+FREQUENCY_LETTERS = 2
+# wordfreq 3.1's languages with alphabets (its Chinese, Japanese and Korean need segmenters).
+FREQUENCY_LANGUAGES = frozenset((
+    "ar", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi",
+    "hu", "id", "is", "it", "lt", "lv", "mk", "ms", "nb", "nl", "pl", "pt", "ro", "ru", "sk",
+    "sl", "sv", "ta", "tr", "uk", "ur", "vi"))
 MIN_LETTERS = 3  # below this a part has no words ("x = 4", "\boxed{12}")
 PIECE_LETTERS = 10  # shorter pieces join the next one: a word or two names no language
 CJK_WEIGHT = 3  # a Han or kana character carries about a word, like ~3 Latin letters
@@ -330,32 +341,62 @@ def reads_as(piece: str, languages: str | Iterable[str],
 
 
 @functools.lru_cache(maxsize=65536)
-def _foreign_word(word: str, wanted: frozenset[str], candidates: tuple[str, ...]) -> bool:
-    found = _confidences(word, candidates)
-    top = max(found.values(), default=0.0)
-    return top > 0 and max(found.get(code, 0.0) for code in wanted) < FOREIGN_WORD_RATIO * top
+def _foreign_word(word: str, wanted: frozenset[str], candidates: tuple[str, ...],
+                  others: tuple[str, ...]) -> bool:
+    if sum(ch.isalpha() for ch in word) >= WORD_LETTERS:
+        found = _confidences(word, candidates)
+        top = max(found.values(), default=0.0)
+        if top > 0 and max(found.get(code, 0.0) for code in wanted) < FOREIGN_WORD_RATIO * top:
+            return True
+    own = [code for code in wanted if code in FREQUENCY_LANGUAGES]
+    if not own or not others:
+        return False
+    from wordfreq import zipf_frequency
+
+    mine = max(zipf_frequency(word, code) for code in own)
+    return max(zipf_frequency(word, code) for code in others) - mine >= FOREIGN_ZIPF_GAP
+
+
+def frequency_languages(wanted: Iterable[str], candidates: Iterable[str] = ()) -> tuple[str, ...]:
+    """The languages ``foreign_letters`` compares word frequencies with: English, Magistral's
+    and ``candidates`` (the run's), those wordfreq knows, less ``wanted``. Not all 30 common
+    ones: each more language lends honest text a few more names that are common words there
+    (measured on MGSM, docs/benchmarks.md).
+
+    >>> frequency_languages(["fr"], ["sw", "nl"])
+    ('de', 'en', 'es', 'it', 'nl', 'ru')
+    """
+    chosen = (set(MAGISTRAL_LANGUAGES) | set(candidates)) & FREQUENCY_LANGUAGES
+    return tuple(sorted(chosen - set(wanted)))
 
 
 def foreign_letters(piece: str, language: str | Iterable[str], candidates: Iterable[str] = (),
                     problem: str = "") -> int:
-    """The letters of ``piece``'s clearly foreign words: words of ``WORD_LETTERS`` or more
-    letters, not Han or kana (a character is not a word) and not used by ``problem``, in which
-    lingua's confidence in ``language`` is below ``FOREIGN_WORD_RATIO`` of its top choice.
+    """The letters of ``piece``'s clearly foreign words, not used by ``problem`` and not Han or
+    kana (a character is not a word): words of ``WORD_LETTERS`` or more letters in which
+    lingua's confidence in ``language`` is below ``FOREIGN_WORD_RATIO`` of its top choice among
+    the judge's candidates, and words of ``FREQUENCY_LETTERS`` or more that wordfreq finds
+    ``FOREIGN_ZIPF_GAP`` more frequent in one of ``frequency_languages``.
 
-    Why: lingua reads a short piece by its strongest letters, so "74 moins 12 make 42." reads
+    Why: lingua reads a short piece by its strongest letters, so "74 moins 12 make 42." read
     as French, and the multilingual smoke's policy wrote that answer in every Latin language
-    (README, try 5). The ratio is far below ``AMBIGUITY_RATIO``: one word is weak evidence, so
-    only words lingua hardly gives to the language count, and only inside a part, whose
-    ``CONSISTENCY_THRESHOLD`` leaves room for a loanword.
+    (README, try 5); with lingua's word rule alone, the next policy wrote "moins are" ("are"
+    is a French unit of area to lingua). One word is weak evidence, so only words far from
+    the language count, and only inside a part, whose ``CONSISTENCY_THRESHOLD`` leaves room
+    for a loanword.
 
-    >>> foreign_letters("74 moins 12 make 42.", "fr"), foreign_letters("moins font", "fr")
-    (4, 0)
+    >>> foreign_letters("74 moins 12 make 42.", "fr"), foreign_letters("moins are", "fr")
+    (4, 3)
+    >>> foreign_letters("moins font", "fr"), foreign_letters("más come", "es")
+    (0, 0)
     >>> foreign_letters("Janet gagne 18 dollars.", "fr", problem="Janet vend des œufs.")
     0
     """
-    wanted = frozenset([language] if isinstance(language, str) else language)
+    wanted, candidates = frozenset([language] if isinstance(language, str) else language), \
+        tuple(candidates)
     among = candidates_for(wanted, candidates)
-    return _foreign_in(piece, wanted, among, _problem_words(problem))
+    return _foreign_in(piece, wanted, among, _problem_words(problem),
+                       frequency_languages(wanted, candidates))
 
 
 @functools.lru_cache(maxsize=256)  # a group's samples share one problem
@@ -364,10 +405,11 @@ def _problem_words(problem: str) -> frozenset[str]:
 
 
 def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
-                known: frozenset[str]) -> int:
+                known: frozenset[str], others: tuple[str, ...]) -> int:
     words = (word for word in _WORD.findall(piece) if sum(ch.isalpha() for ch in word)
-             >= WORD_LETTERS and not _CJK.search(word) and word.casefold() not in known)
-    return sum(letters(word) for word in words if _foreign_word(word, wanted, candidates))
+             >= FREQUENCY_LETTERS and not _CJK.search(word) and word.casefold() not in known)
+    return sum(letters(word) for word in words
+               if _foreign_word(word, wanted, candidates, others))
 
 
 def _judged(text: str) -> list[str]:
@@ -378,7 +420,8 @@ def _judged(text: str) -> list[str]:
 
 
 def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
-           until_certain: bool, known: frozenset[str] = frozenset()) -> float | None:
+           until_certain: bool, known: frozenset[str] = frozenset(),
+           others: tuple[str, ...] = ()) -> float | None:
     """``language_share``; with ``until_certain`` it stops reading once the share's side of
     ``CONSISTENCY_THRESHOLD`` is certain and returns the bound that decided it (the letters
     known good, or those plus every letter left)."""
@@ -398,7 +441,7 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
             break
         for run in script_runs(_MIXED_SCRIPT.sub(" ", piece)):
             if not wanted.isdisjoint(reading_languages(run, candidates)):
-                good += letters(run) - _foreign_in(run, wanted, candidates, known)
+                good += letters(run) - _foreign_in(run, wanted, candidates, known, others)
     return good / total
 
 
@@ -451,9 +494,10 @@ def language_share(text: str, language: str | Iterable[str],
     >>> language_share("$2+2=4$ \\\\boxed{4}", "en") is None
     True
     """
-    wanted = frozenset([language] if isinstance(language, str) else language)
+    wanted, candidates = frozenset([language] if isinstance(language, str) else language), \
+        tuple(candidates)
     return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False,
-                  known=_problem_words(problem))
+                  known=_problem_words(problem), others=frequency_languages(wanted, candidates))
 
 
 def detect(text: str, languages: Iterable[str] = LANGUAGES) -> str | None:
@@ -548,12 +592,13 @@ def judge(problem: str, thinking: str, answer: str, problem_language: str | None
     >>> judge("What is 2+2?", "2+2=4", "$4$").verdict.value
     'no_words'
     """
-    wanted = problem_languages(problem, thinking, problem_language)
+    wanted, candidates = problem_languages(problem, thinking, problem_language), tuple(candidates)
     if not wanted:
         return Judgement(Verdict.NO_WORDS, None, None, None)
     among = candidates_for(wanted, candidates)
     known = _problem_words(problem) if isinstance(problem, str) else frozenset()
-    thinking_share, answer_share = (_share(part, frozenset(wanted), among, True, known)
+    others = frequency_languages(wanted, candidates)
+    thinking_share, answer_share = (_share(part, frozenset(wanted), among, True, known, others)
                                     for part in (thinking, answer))
     shares = (thinking_share, answer_share)
     if any(share is not None and share < CONSISTENCY_THRESHOLD for share in shares):

@@ -11,12 +11,15 @@ from rewards.language import (
     COMMON_LANGUAGES,
     CONSISTENCY_THRESHOLD,
     FOREIGN_WORD_RATIO,
+    FOREIGN_ZIPF_GAP,
+    FREQUENCY_LANGUAGES,
     JUDGED_CHARS,
     LANGUAGES,
     Verdict,
     candidates_for,
     detect,
     foreign_letters,
+    frequency_languages,
     judge,
     language_share,
     letters,
@@ -313,6 +316,10 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
     ("Combien font 74 moins 12 ?", "74 moins 12 equals 62.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 then 1.", "es"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 son 1, then the total es 1.", "es"),
+    # the next policy's answer (README, try 6): "are" reads as French and Spanish to lingua
+    ("Combien font 74 moins 12 ?", "74 moins 12 are 42.", "fr"),
+    ("¿Cuánto es 38 menos 37?", "38 más 37 are 42.", "es"),
+    ("¿Cuánto es 38 menos 37?", "38 menos 37 is 1.", "es"),
 ])
 def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, lang):
     """The hole the try 5 policy found: two words are too few for lingua to tell French or
@@ -345,10 +352,32 @@ def test_foreign_word_ratio_edge():
     assert foreign_letters("make", "fr", candidates) == 4
     assert foreign_letters("gana", "es", candidates) == 0
     assert foreign_letters("make", "fr", candidates, problem="Make 74 moins 12.") == 0
-    assert foreign_letters("the", "fr", candidates) == 3 and foreign_letters("de", "en") == 0
+    assert foreign_letters("the", "fr", candidates) == 3 and foreign_letters("on", "fr") == 0
     assert foreign_letters("苹果", "fr", candidates) == 0  # Han characters are judged by script
     ratio = {w: _ratio(w, "fr", candidates) for w in ("make", "font", "the")}
     assert ratio["make"] < FOREIGN_WORD_RATIO <= ratio["font"], ratio
+
+
+def test_foreign_zipf_gap_edge():
+    """wordfreq: "are" is 10**2.69 times more frequent in English than in French, foreign;
+    "come" 10**2.18 times more in Italian than in Spanish (where it means "eats"), not."""
+    from wordfreq import zipf_frequency
+
+    gap = {w: zipf_frequency(w, other) - zipf_frequency(w, own)
+           for w, own, other in (("are", "fr", "en"), ("come", "es", "it"))}
+    assert gap["come"] < FOREIGN_ZIPF_GAP <= gap["are"], gap
+    assert foreign_letters("are", "fr") == 3 and foreign_letters("come", "es") == 0
+    assert foreign_letters("is", "fr") == 2  # two letters: wordfreq judges it, lingua cannot
+    assert foreign_letters("are", "fr", problem="Are 74 moins 12 ?") == 0
+
+
+def test_frequency_languages_are_wordfreqs_alphabetic_ones():
+    from wordfreq import available_languages
+
+    segmented = {"zh", "ja", "ko", "fil", "sh"}  # need segmenters, or are not ISO 639-1 codes
+    assert FREQUENCY_LANGUAGES == set(available_languages()) - segmented
+    assert frequency_languages(["fr"]) == ("de", "en", "es", "it", "ru")
+    assert "sw" not in frequency_languages(["fr"], ["sw"])  # wordfreq has no Swahili list
 
 
 def _ratio(word, language, candidates):
