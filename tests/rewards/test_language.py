@@ -22,13 +22,10 @@ from rewards.language import (
     frequency_languages,
     judge,
     language_share,
-    letters,
-    prose_pieces,
     reads_as,
     run_languages,
-    strip_latex_and_code,
-    visible,
 )
+from rewards.prose import letters, prose_pieces, strip_latex_and_code
 
 SENTENCES = {
     "en": ["Let us find the sum of all the roots of this polynomial.",
@@ -205,11 +202,6 @@ def test_short_pieces_may_be_ambiguous_but_not_foreign():
                    "What is two plus two?") is Verdict.CONSISTENT
     assert not reads_as("Deux et deux font quatre.", "en")
     assert not reads_as("Итак, ответ четыре.", "en")
-
-
-def test_invisible_characters_are_removed_first():
-    assert visible("a\u200bb\u200cc\u200dd\u2060e\ufeff\u00adf\u3164g\ufe0f") == "abcdefg"
-    assert visible("ｆｕｌｌ") == "full"
 
 
 def test_latex_and_code_are_ignored():
