@@ -15,7 +15,10 @@ from rewards.language import (
     FREQUENCY_LANGUAGES,
     JUDGED_CHARS,
     LANGUAGES,
+    SHORT_LETTERS,
+    SHORT_ZIPF_GAP,
     Verdict,
+    belongs,
     candidates_for,
     detect,
     foreign_letters,
@@ -312,6 +315,10 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
     ("Combien font 74 moins 12 ?", "74 moins 12 are 42.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 más 37 are 42.", "es"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 is 1.", "es"),
+    # and the one after it (try 6b): "made" is only 100x more frequent in English
+    ("Combien font 74 moins 12 ?", "74 moins 12 made 40.", "fr"),
+    ("¿Cuánto es 38 menos 37?", "38 más 37 made 40.", "es"),
+    ("Combien font 74 moins 12 ?", "74 moins 12 blorp 40.", "fr"),  # no language's word
 ])
 def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, lang):
     """The hole the try 5 policy found: two words are too few for lingua to tell French or
@@ -372,16 +379,33 @@ def test_frequency_languages_are_wordfreqs_alphabetic_ones():
     assert "sw" not in frequency_languages(["fr"], ["sw"])  # wordfreq has no Swahili list
 
 
+def test_short_zipf_gap_edge():
+    """In a short part a word belongs unless SHORT_ZIPF_GAP more frequent elsewhere: "made" is
+    10**2.01 times more frequent in English than in French, out; "plus" 10**1.73 times more in
+    French than in English, in."""
+    assert _gap("made", "fr", "en") >= SHORT_ZIPF_GAP > _gap("plus", "en", "fr")
+    assert not belongs("made", "fr", ["en"]) and belongs("plus", "en", ["fr"])
+    assert judge("What is 23 plus 19?", "23 plus 19 makes 42.", "23 plus 19 makes \\boxed{42}.",
+                 "en", ("en", "fr")).verdict is Verdict.CONSISTENT
+    short = "Deux et deux font quatre"  # 21 letters: read by lingua, not by frequencies
+    assert letters(short) >= SHORT_LETTERS > letters("moins font")
+
+
+def _gap(word, own, other):
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, other) - zipf_frequency(word, own)
+
+
 def _ratio(word, language, candidates):
     from rewards.language import _confidences
     found = _confidences(word, candidates)
     return found.get(language, 0.0) / max(found.values())
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: two words name no language reliably; "
-                   "lingua reads 'minus is' as German or Tagalog before English, so an honest "
-                   "two-word English answer can lose the bonus (the base Gemma's held-out form)")
 def test_an_honest_two_word_english_answer_with_is_reads_as_english():
+    """lingua reads "minus is" as German or Tagalog; a short part is judged by word frequencies
+    (the base Gemma's held-out form, which lost the bonus before)."""
     verdict = judge("What is 69 minus 50?", "69 minus 50 is 19.", "69 minus 50 is \\boxed{19}.",
                     "en", ("en", "es", "fr", "ru", "zh")).verdict
     assert verdict is Verdict.CONSISTENT
