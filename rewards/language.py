@@ -89,6 +89,7 @@ FREQUENCY_LANGUAGES = frozenset((
     "hu", "id", "is", "it", "lt", "lv", "mk", "ms", "nb", "nl", "pl", "pt", "ro", "ru", "sk",
     "sl", "sv", "ta", "tr", "uk", "ur", "vi"))
 MIN_LETTERS = 3  # below this a part has no words ("x = 4", "\boxed{12}")
+OWN_LETTERS = 2  # nor below this many letters outside the problem's words (``own_letters``)
 # Language ID costs ~20 us a character with every language a candidate: pieces are cut to this
 # length, and prose past the budget (far beyond any completion length a run allows; 1 MB of it
 # would take ~20 s) counts as not in the language, so it can never earn the bonus.
@@ -234,7 +235,32 @@ def foreign_letters(piece: str, language: str | Iterable[str], candidates: Itera
 
 @functools.lru_cache(maxsize=256)  # a group's samples share one problem
 def _problem_words(problem: str) -> frozenset[str]:
-    return frozenset(word.casefold() for word in WORD.findall(visible(problem)))
+    """The problem's words, casefolded, and each of its Han and kana characters."""
+    text = visible(problem)
+    return frozenset(word.casefold() for word in WORD.findall(text)) | set(CJK.findall(text))
+
+
+def own_letters(pieces: list[str], known: frozenset[str]) -> int:
+    """The letters of ``pieces`` in words the problem does not use (``known``: its words and
+    Han or kana characters, see ``_problem_words``).
+
+    Why: a part made of the problem's words ("74 moins 12", the try 6c policy's whole thinking)
+    reads as the problem's language without the policy writing a word of it, so with fewer
+    than ``OWN_LETTERS`` of these a part is judged as having no words (never the bonus), like
+    restating the problem in the box.
+
+    >>> own_letters(["74 moins 12"], frozenset({"combien", "font", "moins"}))
+    0
+    >>> own_letters(["48 减 46 等于 2"], frozenset({"减", "等", "于", "多", "少"}))
+    0
+    """
+    count = 0
+    for word in (word for piece in pieces for word in WORD.findall(piece)):
+        if CJK.search(word):
+            count += letters("".join(ch for ch in word if not CJK.match(ch) or ch not in known))
+        elif word.casefold() not in known:
+            count += letters(word)
+    return count
 
 
 def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
@@ -260,7 +286,7 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
     known good, or those plus every letter left)."""
     pieces = _judged(text)
     total = sum(letters(piece) for piece in pieces)
-    if total < MIN_LETTERS:
+    if total < MIN_LETTERS or (known and own_letters(pieces, known) < OWN_LETTERS):
         return None
     if total < SHORT_LETTERS and wanted & FREQUENCY_LANGUAGES:
         return _short_share(pieces, total, wanted, known, others)

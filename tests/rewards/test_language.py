@@ -96,11 +96,11 @@ def test_german_example_summary_gets_no_bonus_on_any_other_language():
     # The multilingual recipe's worked example is German; copying it must never pay.
     german = "Die Antwort ist \\boxed{42}."
     own = {"en": ("What is 23 plus 19?", "23 plus 19 makes 42.", "The answer is \\boxed{42}."),
-           "fr": ("Combien font 23 plus 19 ?", "23 plus 19 font 42.",
+           "fr": ("Combien font 23 plus 19 ?", "Donc 23 plus 19 font 42.",
                   "La réponse est \\boxed{42}."),
            "es": ("¿Cuánto es 23 más 19?", "23 más 19 son 42.", "La respuesta es \\boxed{42}."),
-           "ru": ("Сколько будет 23 плюс 19?", "23 плюс 19 будет 42.", "Ответ: \\boxed{42}."),
-           "zh": ("23 加 19 等于多少？", "23 加 19 等于 42。", "答案是 \\boxed{42}。")}
+           "ru": ("Сколько будет 23 плюс 19?", "Итак, 23 плюс 19 будет 42.", "Ответ: \\boxed{42}."),
+           "zh": ("23 加 19 等于多少？", "所以 23 加 19 等于 42。", "答案是 \\boxed{42}。")}
     for lang, (problem, thinking, answer) in own.items():
         assert verdict(thinking, answer, problem, lang) is Verdict.CONSISTENT, lang
         assert verdict(thinking, german, problem, lang) is Verdict.INCONSISTENT, lang
@@ -329,14 +329,14 @@ def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, l
 
 
 @pytest.mark.parametrize("problem, part, lang", [
-    ("Combien font 74 moins 12 ?", "74 moins 12 font 62.", "fr"),
+    ("Combien font 74 moins 12 ?", "74 moins 12 donnent 62.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 son 1.", "es"),
     ("What is 38 minus 37?", "38 minus 37 makes 1.", "en"),
     # a name and a loanword from the problem, in words lingua gives to other languages
-    ("Janet verkauft jeden Tag 16 Eier auf dem Markt.", "Janet verkauft 16 Eier.", "de"),
+    ("Janet verkauft jeden Tag 16 Eier auf dem Markt.", "Janet verkauft also 16 Eier.", "de"),
     ("Los patos de Janet ponen 16 huevos. ¿Cuánto gana en dólares?",
      "Janet gana 18 dólares cada día.", "es"),
-    ("Tommy compró un iPhone en Facebook.", "Tommy compró un iPhone en Facebook.", "es"),
+    ("Tommy compró un iPhone en Facebook.", "Tommy pagó por un iPhone en Facebook.", "es"),
 ])
 def test_honest_short_answers_and_the_problems_own_words_stay_consistent(problem, part, lang):
     candidates = ("en", "es", "fr", "ru", "zh", "de")
@@ -379,6 +379,24 @@ def test_frequency_languages_are_wordfreqs_alphabetic_ones():
     assert "sw" not in frequency_languages(["fr"], ["sw"])  # wordfreq has no Swahili list
 
 
+@pytest.mark.parametrize("problem, part, lang", [
+    ("Combien font 74 moins 12 ?", "74 moins 12", "fr"),  # the try 6c policy's whole thinking
+    ("What is 69 minus 50?", "69 minus 50 is 19.", "en"),  # "is" is the problem's word too
+    ("48 减 46 等于多少？", "48 减 46 等于 2。", "zh"),
+    ("Combien font 74 moins 12 ? Expliquez votre calcul.",
+     "Combien font 74 moins 12 ? Expliquez votre calcul.", "fr"),  # the whole problem, copied
+])
+def test_a_part_made_of_the_problems_words_has_no_words_of_its_own(problem, part, lang):
+    """Restating the problem shows nothing of the policy's language: no words, no bonus."""
+    result = judge(problem, part, part + " \\boxed{2}", lang, ("en", "es", "fr", "ru", "zh"))
+    assert result.verdict is Verdict.NO_WORDS
+    assert trl_functions.language_reward(
+        prompts=[problem], completions=[f"<think>{part}</think> {part} \\boxed{{2}}"],
+        lang=[lang]) == [0.0]
+    longer = judge(problem, part + " Donc on trouve ça.", part + " Voilà.", lang)
+    assert longer.verdict is not Verdict.NO_WORDS
+
+
 def test_short_zipf_gap_edge():
     """In a short part a word belongs unless SHORT_ZIPF_GAP more frequent elsewhere: "made" is
     10**2.01 times more frequent in English than in French, out; "plus" 10**1.73 times more in
@@ -406,6 +424,6 @@ def _ratio(word, language, candidates):
 def test_an_honest_two_word_english_answer_with_is_reads_as_english():
     """lingua reads "minus is" as German or Tagalog; a short part is judged by word frequencies
     (the base Gemma's held-out form, which lost the bonus before)."""
-    verdict = judge("What is 69 minus 50?", "69 minus 50 is 19.", "69 minus 50 is \\boxed{19}.",
+    verdict = judge("Compute 69 minus 50.", "69 minus 50 is 19.", "69 minus 50 is \\boxed{19}.",
                     "en", ("en", "es", "fr", "ru", "zh")).verdict
     assert verdict is Verdict.CONSISTENT

@@ -121,8 +121,8 @@ def test_the_metric_judges_plain_text_rollouts_as_the_reward_does():
     recipe = load_recipe("recipes/smoke_cpu_multilingual_gemma.yaml")
     section = dataclasses.replace(recipe.prompt, template=TEXT_TEMPLATE)
     problems = ["48 减 46 等于多少？", "Combien font 74 moins 12 ?", "Combien font 74 moins 12 ?"]
-    completions = ["48 减 46 等于 2。</think>\n48 减 46 等于 \\boxed{2}.\n\nUser:",
-                   "74 moins 12 font 62.</think>\n74 moins 12 font \\boxed{62}.\n\nUser:",
+    completions = ["所以 48 减 46 是 2。</think>\n答案是 \\boxed{2}.\n\nUser:",
+                   "74 moins 12 donnent 62.</think>\nDonc \\boxed{62}.\n\nUser:",
                    "74 moins 12 make 62.</think>\n74 moins 12 make \\boxed{62}.\n\nUser:"]
     languages = ("en", "es", "fr", "ru", "zh")
     funcs = bind_rewards(recipe, TEXT_STOP, languages, per_language=True)
