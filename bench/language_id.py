@@ -9,7 +9,8 @@ detection: all 75 languages lingua knows):
            share that reads as its own language (should be 1) and, over the 10 other MGSM
            languages, the share that reads as another one (should be 0).
   judge    MGSM is parallel: problem i in language L, "thinking" = problem i in language W.
-           The judge should say consistent exactly when W == L (20 problems per language).
+           The judge should never say consistent when W != L; when W == L the thinking
+           restates the problem, which has no words of its own (NO_WORDS), so ~0 there too.
            Honest text the problem does not share words with (its names are exempt from the
            foreign-word rule): "thinking" = problem i+1 in L, and each short string as the
            thinking for problem i in its language; both should be consistent.
@@ -116,13 +117,16 @@ def module_at(rev: str) -> types.ModuleType:
 
 
 def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
-    """16 problems x 4 samples over the 11 languages; one sample in 4 thinks in English."""
+    """16 problems x 4 samples over the 11 languages; one sample in 4 thinks in English. The
+    thinking is the next MGSM problem's text (in the problem's language, or English): the
+    problem's own text would be a restatement, which the judge never reads."""
     rows = [r for r in mgsm if int(r["id"].rsplit("_", 1)[-1]) < 16][::11][:size // 4]
-    english = {r["id"].rsplit("_", 1)[-1]: r["question"] for r in mgsm if r["lang"] == "en"}
+    text_of = {(r["lang"], int(r["id"].rsplit("_", 1)[-1])): r["question"] for r in mgsm}
     samples = []
     for row in rows:
+        following = int(row["id"].rsplit("_", 1)[-1]) + 1
         for k in range(4):
-            thinking = english[row["id"].rsplit("_", 1)[-1]] if k == 3 else row["question"]
+            thinking = text_of[("en" if k == 3 else row["lang"], following)]
             text = f"<think>{thinking}</think> {SUMMARY[row['lang']]} \\boxed{{{row['answer']}}}."
             samples.append(total.Sample(row["question"], text, "math", str(row["answer"]),
                                         lang=row["lang"]))
@@ -181,7 +185,7 @@ def main() -> None:
     print(f"MGSM questions detected as their language among all 75: {detected:.4f} "
           f"({time.perf_counter() - start:.1f} s for {len(mgsm)})")
     print("\n| lang | MGSM pieces: own | other | n | thinking: own | other | n "
-          "| judge: same language consistent | other language consistent "
+          "| judge: problem restated, consistent (no words by design) | other language consistent "
           "| next problem consistent | short string consistent |")
     print("|---" * 11 + "|")
     pieces = piece_rates([(r["lang"], r["question"]) for r in mgsm])

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 from rewards.prose import (
     CJK,
+    HAN,
     WORD,
     judged_pieces,
     letters,
@@ -78,11 +79,11 @@ WORD_LETTERS = 3  # ...for words this long: lingua cannot place "de" or "is" alo
 FOREIGN_ZIPF_GAP = 2.3
 FREQUENCY_LETTERS = 2
 # A part with fewer letters than this is judged by its words' frequencies (``belongs``), a
-# word belonging to the language unless it is this many Zipf units (10**1.8 = 63x) more
-# frequent in another ("made" in French: 2.01; honest "plus" in English, 1.73 more frequent in
-# French): lingua cannot name the language of two words.
+# word belonging to the language unless it is this many Zipf units (100x) more frequent in
+# another ("made" in French: 2.01; honest "plus" in German, 1.94 more frequent in French):
+# lingua cannot name the language of two words.
 SHORT_LETTERS = 20
-SHORT_ZIPF_GAP = 1.8
+SHORT_ZIPF_GAP = 2.0
 # wordfreq 3.1's languages with alphabets (its Chinese, Japanese and Korean need segmenters).
 FREQUENCY_LANGUAGES = frozenset((
     "ar", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi",
@@ -235,14 +236,15 @@ def foreign_letters(piece: str, language: str | Iterable[str], candidates: Itera
 
 @functools.lru_cache(maxsize=256)  # a group's samples share one problem
 def _problem_words(problem: str) -> frozenset[str]:
-    """The problem's words, casefolded, and each of its Han and kana characters."""
+    """The problem's words, casefolded, and each of its Han characters (kana spell sounds,
+    like letters: a kana word is the policy's own)."""
     text = visible(problem)
-    return frozenset(word.casefold() for word in WORD.findall(text)) | set(CJK.findall(text))
+    return frozenset(word.casefold() for word in WORD.findall(text)) | set(HAN.findall(text))
 
 
 def own_letters(pieces: list[str], known: frozenset[str]) -> int:
     """The letters of ``pieces`` in words the problem does not use (``known``: its words and
-    Han or kana characters, see ``_problem_words``).
+    Han characters, see ``_problem_words``).
 
     Why: a part made of the problem's words ("74 moins 12", the try 6c policy's whole thinking)
     reads as the problem's language without the policy writing a word of it, so with fewer
@@ -253,11 +255,13 @@ def own_letters(pieces: list[str], known: frozenset[str]) -> int:
     0
     >>> own_letters(["48 减 46 等于 2"], frozenset({"减", "等", "于", "多", "少"}))
     0
+    >>> own_letters(["5 たす 3 は 8"], frozenset({"は", "いくつ"}))  # kana count as letters
+    9
     """
     count = 0
     for word in (word for piece in pieces for word in WORD.findall(piece)):
         if CJK.search(word):
-            count += letters("".join(ch for ch in word if not CJK.match(ch) or ch not in known))
+            count += letters("".join(ch for ch in word if not HAN.match(ch) or ch not in known))
         elif word.casefold() not in known:
             count += letters(word)
     return count
@@ -325,7 +329,7 @@ def _zipf(word: str, language: str) -> float:
 
 def belongs(word: str, language: str | Iterable[str], others: Iterable[str] = ()) -> bool:
     """Is ``word`` a word of ``language`` (a code, or several) by wordfreq's frequencies: known
-    in it, and not ``SHORT_ZIPF_GAP`` (63x) or more frequent in one of ``others``? What a
+    in it, and not ``SHORT_ZIPF_GAP`` (100x) or more frequent in one of ``others``? What a
     part of fewer than ``SHORT_LETTERS`` letters is judged by, where lingua cannot name the
     language of two words.
 

@@ -21,6 +21,7 @@ _INVISIBLE_OTHERS = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\
                               "\u3164\uffa0" + "".join(map(chr, range(0xFE00, 0xFE10))))
 _CJK_NAMES = ("CJK", "HIRAGANA", "KATAKANA", "IDEOGRAPHIC")  # Unicode name prefixes of one script
 CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 _TEXT_COMMAND = re.compile(r"\\(?:text(?:bf|it|rm|sf|tt|normal|up)?|mbox|operatorname)\s*"
                            r"\{([^{}]*)\}")
 _DELIMITER = re.compile(r"```|`|\$\$|\$|\\\[|\\\]|\\\(|\\\)|\\(?:begin|end)\{\w+\*?\}")

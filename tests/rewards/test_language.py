@@ -399,9 +399,11 @@ def test_a_part_made_of_the_problems_words_has_no_words_of_its_own(problem, part
 
 def test_short_zipf_gap_edge():
     """In a short part a word belongs unless SHORT_ZIPF_GAP more frequent elsewhere: "made" is
-    10**2.01 times more frequent in English than in French, out; "plus" 10**1.73 times more in
-    French than in English, in."""
-    assert _gap("made", "fr", "en") >= SHORT_ZIPF_GAP > _gap("plus", "en", "fr")
+    10**2.01 times more frequent in English than in French, out; "plus" 10**1.94 times more in
+    French than in German, in."""
+    assert _gap("made", "fr", "en") >= SHORT_ZIPF_GAP > _gap("plus", "de", "fr")
+    assert judge("Wie viel ist 23 und 19?", "23 plus 19 ergibt 42.", "Also \\boxed{42}.",
+                 "de").verdict is Verdict.CONSISTENT
     assert not belongs("made", "fr", ["en"]) and belongs("plus", "en", ["fr"])
     assert judge("What is 23 plus 19?", "23 plus 19 makes 42.", "23 plus 19 makes \\boxed{42}.",
                  "en", ("en", "fr")).verdict is Verdict.CONSISTENT
