@@ -22,7 +22,10 @@ judge (``judge``), built on ``lingua-language-detector`` (its models ship inside
 - Inside a piece that reads as the language, a clearly foreign word still counts against it
   (``foreign_letters``, by lingua and by wordfreq's word frequencies): two words are too few
   for lingua to tell "moins make" or "moins are" (English verbs) from French, and a policy
-  found both. Words the problem uses (its names) are exempt.
+  found both.
+- Words the problem uses are the problem's, not the policy's: they are left out of a part's
+  share on both sides (copied, they would dilute a foreign word), and a part with fewer than
+  ``OWN_LETTERS`` letters outside them has no words (``own_letters``).
 - A part with fewer than ``MIN_LETTERS`` judged letters has no words; the verdict is then
   ``NO_WORDS`` (never the bonus, and out of the consistency rate's denominator) unless the other
   part is already in a foreign language.
@@ -289,8 +292,12 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
     ``CONSISTENCY_THRESHOLD`` is certain and returns the bound that decided it (the letters
     known good, or those plus every letter left)."""
     pieces = _judged(text)
-    total = sum(letters(piece) for piece in pieces)
-    if total < MIN_LETTERS or (known and own_letters(pieces, known) < OWN_LETTERS):
+    if sum(letters(piece) for piece in pieces) < MIN_LETTERS:
+        return None
+    # The share is of the policy's own letters: the problem's words, copied, would dilute a
+    # foreign word ("Combien font 74 moins 12 ? make" passed as French).
+    total = own_letters(pieces, known)
+    if known and total < OWN_LETTERS:
         return None
     if total < SHORT_LETTERS and wanted & FREQUENCY_LANGUAGES:
         return _short_share(pieces, total, wanted, known, others)
@@ -299,24 +306,25 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
         if until_certain and (good / total >= CONSISTENCY_THRESHOLD
                               or (good + left) / total < CONSISTENCY_THRESHOLD):
             return good / total if good / total >= CONSISTENCY_THRESHOLD else (good + left) / total
-        left -= letters(piece)
+        left -= own_letters([piece], known)
         budget -= len(piece)
         if budget < 0:
             left = 0
             break
         for run in script_runs(_MIXED_SCRIPT.sub(" ", piece)):
             if not wanted.isdisjoint(reading_languages(run, candidates)):
-                good += letters(run) - _foreign_in(run, wanted, candidates, known, others)
-    return good / total
+                good += own_letters([run], known) - _foreign_in(run, wanted, candidates, known,
+                                                                others)
+    return min(good / total, 1.0)
 
 
 def _short_share(pieces: list[str], total: int, wanted: frozenset[str], known: frozenset[str],
                  others: tuple[str, ...]) -> float:
-    """The share of a short part's letters in words the problem uses or that belong to the
+    """The share of a short part's own letters (``own_letters``) in words that belong to the
     language (``belongs``); homoglyph words never do."""
     words = [word for piece in pieces for word in WORD.findall(_MIXED_SCRIPT.sub(" ", piece))]
     good = sum(letters(word) for word in words
-               if word.casefold() in known or belongs(word, wanted, others))
+               if word.casefold() not in known and belongs(word, wanted, others))
     return good / total
 
 
@@ -352,10 +360,10 @@ def belongs(word: str, language: str | Iterable[str], others: Iterable[str] = ()
 
 def language_share(text: str, language: str | Iterable[str],
                    candidates: Iterable[str] = (), problem: str = "") -> float | None:
-    """The share of ``text``'s judged letters in pieces that read as ``language`` (a code, or
-    several: the languages an untagged problem reads as) among it, ``COMMON_LANGUAGES`` and
-    ``candidates``, less their ``foreign_letters`` (``problem``'s words exempt); None when it
-    has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin with Greek or Cyrillic letters
+    """The share of ``text``'s judged letters outside ``problem``'s words (``own_letters``) in
+    pieces that read as ``language`` (a code, or several: the languages an untagged problem
+    reads as) among it, ``COMMON_LANGUAGES`` and ``candidates``, less their
+    ``foreign_letters``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin with Greek or Cyrillic letters
     (homoglyphs) count, and never as any language.
 
     >>> round(language_share("We add two and two. Deux et deux font quatre, voilà tout.", "en"), 2)

@@ -49,6 +49,7 @@ ENGLISH_PROBLEM = "How many apples are left in the basket? Explain your reasonin
 FRENCH = ("D'abord, nous comptons combien de pommes restent dans le panier, puis nous retirons "
           "celles que Marie a mangées.")
 ENGLISH_ANSWER = "The answer is $\\boxed{3}$."
+NO_SHARED_WORDS = "Compute 7 - 2."  # a problem whose words the edge cases below never use
 
 
 def verdict(thinking: str, answer: str = ENGLISH_ANSWER, problem: str = ENGLISH_PROBLEM,
@@ -172,9 +173,9 @@ def test_threshold_edges():
     below = " ".join([*english, "So two apples are left over for the lunch.", french])
     assert [letters(s) for s in english] == [38, 43] and letters(french) == 29
     assert language_share(at_edge, "en") == CONSISTENCY_THRESHOLD == 0.8  # 116 / 145
-    assert verdict(at_edge) is Verdict.CONSISTENT
+    assert verdict(at_edge, problem=NO_SHARED_WORDS) is Verdict.CONSISTENT
     assert language_share(below, "en") == pytest.approx(114 / 143)  # 0.797
-    assert verdict(below) is Verdict.INCONSISTENT
+    assert verdict(below, problem=NO_SHARED_WORDS) is Verdict.INCONSISTENT
 
 
 def test_no_words_is_its_own_verdict_and_never_the_bonus():
@@ -277,9 +278,10 @@ def test_stopping_early_keeps_the_verdict_of_the_full_share(name):
     thinking = {"at edge": f"{english} So three apples are left over for the lunch. {french}",
                 "below": f"{english} So two apples are left over for the lunch. {french}",
                 **HIDDEN_FRENCH}[name]
-    full = language_share(thinking, "en")
-    early = judge(ENGLISH_PROBLEM, thinking, ENGLISH_ANSWER, "en").thinking_share
-    assert (early >= CONSISTENCY_THRESHOLD) == (full >= CONSISTENCY_THRESHOLD), name
+    for problem in (NO_SHARED_WORDS, ENGLISH_PROBLEM):  # the second's words leave the share
+        full = language_share(thinking, "en", problem=problem)
+        early = judge(problem, thinking, ENGLISH_ANSWER, "en").thinking_share
+        assert (early >= CONSISTENCY_THRESHOLD) == (full >= CONSISTENCY_THRESHOLD), name
 
 
 @pytest.mark.parametrize("problem, part, lang", [
@@ -319,6 +321,10 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
     ("Combien font 74 moins 12 ?", "74 moins 12 made 40.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 más 37 made 40.", "es"),
     ("Combien font 74 moins 12 ?", "74 moins 12 blorp 40.", "fr"),  # no language's word
+    # padded with the problem's own words, which once diluted the foreign one in a long part
+    ("Combien font 74 moins 12 ?", "Combien font 74 moins 12 ? make", "fr"),
+    ("Combien font 74 moins 12 ?", "Combien font 74 moins 12 ? " * 5 + "make it 62.", "fr"),
+    ("Сколько будет 54 минус 29?", "Сколько будет 54 минус 29? " * 3 + "So it is 25.", "ru"),
 ])
 def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, lang):
     """The hole the try 5 policy found: two words are too few for lingua to tell French or
@@ -337,6 +343,8 @@ def test_an_english_word_in_a_short_latin_answer_earns_no_bonus(problem, part, l
     ("Los patos de Janet ponen 16 huevos. ¿Cuánto gana en dólares?",
      "Janet gana 18 dólares cada día.", "es"),
     ("Tommy compró un iPhone en Facebook.", "Tommy pagó por un iPhone en Facebook.", "es"),
+    # the question restated, then words of its own
+    ("Combien font 74 moins 12 ?", "Combien font 74 moins 12 ? " * 3 + "Cela fait 62.", "fr"),
 ])
 def test_honest_short_answers_and_the_problems_own_words_stay_consistent(problem, part, lang):
     candidates = ("en", "es", "fr", "ru", "zh", "de")
