@@ -363,8 +363,8 @@ def language_share(text: str, language: str | Iterable[str],
     """The share of ``text``'s judged letters outside ``problem``'s words (``own_letters``) in
     pieces that read as ``language`` (a code, or several: the languages an untagged problem
     reads as) among it, ``COMMON_LANGUAGES`` and ``candidates``, less their
-    ``foreign_letters``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing Latin with Greek or Cyrillic letters
-    (homoglyphs) count, and never as any language.
+    ``foreign_letters``; None when it has fewer than ``MIN_LETTERS`` (no words). Words mixing
+    Latin with Greek or Cyrillic letters (homoglyphs) count, and never as any language.
 
     >>> round(language_share("We add two and two. Deux et deux font quatre, voilà tout.", "en"), 2)
     0.33
