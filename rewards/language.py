@@ -266,13 +266,13 @@ def own_letters(pieces: list[str], known: frozenset[str]) -> int:
         if CJK.search(word):
             count += letters("".join(ch for ch in word if not HAN.match(ch) or ch not in known))
         elif word.casefold() not in known:
-            count += letters(word)
+            count += sum(map(str.isalpha, word))  # letters(word): no CJK in it
     return count
 
 
 def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
                 known: frozenset[str], others: tuple[str, ...]) -> int:
-    words = (word for word in WORD.findall(piece) if sum(ch.isalpha() for ch in word)
+    words = (word for word in WORD.findall(piece) if sum(map(str.isalpha, word))
              >= FREQUENCY_LETTERS and not CJK.search(word) and word.casefold() not in known)
     return sum(letters(word) for word in words
                if _foreign_word(word, wanted, candidates, others))
@@ -296,17 +296,18 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
         return None
     # The share is of the policy's own letters: the problem's words, copied, would dilute a
     # foreign word ("Combien font 74 moins 12 ? make" passed as French).
-    total = own_letters(pieces, known)
+    own = [own_letters([piece], known) for piece in pieces]
+    total = sum(own)
     if known and total < OWN_LETTERS:
         return None
     if total < SHORT_LETTERS and wanted & FREQUENCY_LANGUAGES:
         return _short_share(pieces, total, wanted, known, others)
     good, left, budget = 0, total, JUDGED_CHARS
-    for piece in pieces:
+    for piece, piece_own in zip(pieces, own, strict=True):
         if until_certain and (good / total >= CONSISTENCY_THRESHOLD
                               or (good + left) / total < CONSISTENCY_THRESHOLD):
             return good / total if good / total >= CONSISTENCY_THRESHOLD else (good + left) / total
-        left -= own_letters([piece], known)
+        left -= piece_own
         budget -= len(piece)
         if budget < 0:
             left = 0
