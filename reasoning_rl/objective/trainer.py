@@ -388,10 +388,14 @@ class MagistralGRPOTrainer(SharedPrefixMixin, trl.GRPOTrainer):
     def _scaffold_surrogate(self, inputs: dict, surrogate: torch.Tensor, logps: torch.Tensor,
                             old_logps: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The hinted rows' per-token objective: the surrogate times min(pi_old(y|plain) /
-        mu(y|hinted), cap) ("tis"), or LUFFY's f(pi(y|plain)) times the advantage ("shaped");
-        plain rows keep the surrogate."""
+        mu(y|hinted), cap) ("tis"), LUFFY's f(pi(y|plain)) times the advantage ("shaped"), or
+        the advantage times a ratio of pi to itself, whose gradient is A grad log pi(y|plain)
+        ("likelihood"); plain rows keep the surrogate."""
         hinted = inputs[SCAFFOLD_ROW_KEY].bool().unsqueeze(1)
         tokens = (mask * hinted).sum()
+        if self.objective.scaffold_weighting == "likelihood":
+            unit = torch.exp(logps - logps.detach())
+            return torch.where(hinted, unit * inputs["advantages"].unsqueeze(1), surrogate)
         if self.objective.scaffold_weighting == "shaped":
             shaped = shaped_probability(logps, self.objective.scaffold_shaping_gamma)
             if tokens > 0:

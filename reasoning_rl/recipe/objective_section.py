@@ -20,7 +20,7 @@ DEFAULT_EQUAL_ATOL = 1e-6
 DEFAULT_SCAFFOLD_IS_CAP = 2.0
 # LUFFY's shaping constant (arXiv 2504.14945, f(p) = p / (p + gamma), their default 0.1).
 DEFAULT_SCAFFOLD_SHAPING_GAMMA = 0.1
-SCAFFOLD_WEIGHTINGS = ("tis", "shaped")
+SCAFFOLD_WEIGHTINGS = ("tis", "shaped", "likelihood")
 
 
 @dataclass
@@ -41,7 +41,9 @@ class ObjectiveSection:
     `reasoning_rl.rollout.scaffold`) enter the loss: "shaped" (default)
     replaces their ratio by LUFFY's f(pi) = pi / (pi + `scaffold_shaping_gamma`), unclipped;
     "tis" weights Magistral's surrogate by pi(y|plain) / mu(y|hinted) truncated at
-    `scaffold_is_cap` (docs/algorithm.md says why the default is "shaped").
+    `scaffold_is_cap`; "likelihood" gives every hinted token weight 1, the advantage times
+    log pi(y|plain), as if the policy had sampled it (docs/algorithm.md says why the default is
+    "shaped").
 
     >>> ObjectiveSection(max_refill_rounds=2).drop_filtered_rows, ObjectiveSection().minibatches
     (True, 1)

@@ -111,7 +111,7 @@ EXAMPLE = {"user": "1 + 1?", "assistant": "2"}
     ({"rollout": {"scaffold_rows": 1}},
      "rollout.scaffold_rows: no scaffold to mix in"),
     ({"objective": {"scaffold_weighting": "luffy"}},
-     "objective.scaffold_weighting: expected one of tis, shaped; got 'luffy'"),
+     "objective.scaffold_weighting: expected one of tis, shaped, likelihood; got 'luffy'"),
     ({"objective": {"scaffold_shaping_gamma": 0}},
      "objective.scaffold_shaping_gamma: expected a number > 0"),
     ({"objective": {"scaffold_steps": 5}},  # where older recipes had it
@@ -127,12 +127,12 @@ def test_half_a_scaffold_is_a_recipe_error(tmp_path, sections, message):
         load_recipe(path)
 
 
-@pytest.mark.parametrize("weighting", ["tis", "shaped"])
+@pytest.mark.parametrize("weighting", ["tis", "shaped", "likelihood"])
 def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tmp_path,
                                                                              weighting):
     """The update on scaffolded samples is the paper's surrogate times, per token,
     min(pi(y | plain) / mu(y | hinted), cap) ("tis"), or LUFFY's pi / (pi + gamma) times the
-    advantage, unclipped ("shaped"): mu is the sampling model on the hinted prompt (checked
+    advantage, unclipped ("shaped"), or the advantage times log pi's gradient ("likelihood"): mu is the sampling model on the hinted prompt (checked
     against an independent forward), and the applied gradient equals the one computed here from
     the formula by hand."""
     folder = ensure_converted("embedded:smollm2-135m-instruct")
@@ -180,6 +180,8 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
     surrogate = torch.minimum(ratio * adv, ratio.clamp(0.8, 1.28) * adv) * weights
     if weighting == "shaped":
         surrogate = plain.exp() / (plain.exp() + gamma) * adv
+    if weighting == "likelihood":
+        surrogate = torch.exp(plain - plain.detach()) * adv
     group = torch.arange(completion.shape[0]) // 2
     loss = -sum((surrogate[group == g] * mask[group == g]).sum() / mask[group == g].sum()
                 for g in group.unique()) / len(group.unique())
@@ -192,7 +194,7 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
     if weighting == "shaped":
         shaped = plain.detach().exp() / (plain.detach().exp() + gamma)
         assert logged["scaffold/shaped_mean"] == pytest.approx(float(shaped[on].mean()), rel=1e-4)
-    else:
+    elif weighting == "tis":
         assert logged["scaffold/is_weight_mean"] == pytest.approx(
             float(weights[on].mean()), rel=1e-4)
     assert logged["scaffold/kept_rows_plain"] == 0.0
