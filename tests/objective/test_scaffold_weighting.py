@@ -132,7 +132,8 @@ def test_hinted_samples_are_weighted_by_the_truncated_plain_over_hinted_ratio(tm
                                                                              weighting):
     """The update on scaffolded samples is the paper's surrogate times, per token,
     min(pi(y | plain) / mu(y | hinted), cap) ("tis"), or LUFFY's pi / (pi + gamma) times the
-    advantage, unclipped ("shaped"), or the advantage times log pi's gradient ("likelihood"): mu is the sampling model on the hinted prompt (checked
+    advantage, unclipped ("shaped"), or the advantage times log pi's gradient ("likelihood"):
+    mu is the sampling model on the hinted prompt (checked
     against an independent forward), and the applied gradient equals the one computed here from
     the formula by hand."""
     folder = ensure_converted("embedded:smollm2-135m-instruct")
