@@ -17,7 +17,11 @@ detection: all 75 languages lingua knows):
 Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of 64 completions
 (MGSM questions as thinking, a short summary), format + correctness + length + language, with
 the language component of REV (its candidates: the batch's languages plus English) and with
-today's, alternated in one process; medians of 5 runs, caches cleared before each run.
+today's, alternated in one process; medians of 5 runs. Before each of today's runs the caches
+of pieces and problems are cleared (``TEXT_CACHES``); the word caches (lingua's and wordfreq's
+verdict on one word, a letter's script) stay warm, as they are a few steps into training.
+"cold" is today's judge with every cache cleared (only lingua's loaded models kept), as on a
+run's first batch of new words. REV's judge caches only its detectors.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import types
 from collections import defaultdict
 from pathlib import Path
 
-from rewards import language, total
+from rewards import language, prose, total
 from rewards.language import Verdict, detect, judge, prose_pieces, reads_as
 
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
@@ -133,6 +137,11 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
     return samples
 
 
+# Today's judge's caches: of whole pieces and problems, and of single words and letters.
+TEXT_CACHES = (language._confidences, language._readings, language._problem_words)
+WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
+
+
 def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -> dict:
     """Median seconds of a whole reward batch and of its language part, REV's and today's."""
     languages = old.languages_for(s.lang for s in samples)
@@ -154,18 +163,22 @@ def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -
 
     first = {"old": batch(old_language)[0],  # models load on first use
              "new": batch(lambda checks: total.language_scores(samples, checks))[0]}
-    runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": []}
+    runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": [], "cold": []}
     for _ in range(repeats):
-        language._confidences.cache_clear()  # no help from repeated pieces across runs
-        runs["new"].append(batch(lambda checks: total.language_scores(samples, checks))[:2])
+        for name, caches in (("new", TEXT_CACHES), ("cold", TEXT_CACHES + WORD_CACHES)):
+            for cache in caches:
+                cache.cache_clear()  # no help from repeated pieces across runs
+            runs[name].append(batch(lambda checks: total.language_scores(samples, checks))[:2])
         runs["old"].append(batch(old_language)[:2])
     result = {"first_s": first, "peak_rss_gb": resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1e6}
     for name, values in runs.items():
         result[name] = {"batch_s": statistics.median(v[0] for v in values),
                         "language_s": statistics.median(v[1] for v in values)}
-    result["batch_ratio"] = result["new"]["batch_s"] / result["old"]["batch_s"]
-    result["language_ratio"] = result["new"]["language_s"] / result["old"]["language_s"]
+    for name in ("new", "cold"):
+        suffix = "" if name == "new" else "_cold"
+        result["batch_ratio" + suffix] = result[name]["batch_s"] / result["old"]["batch_s"]
+        result["language_ratio" + suffix] = result[name]["language_s"] / result["old"]["language_s"]
     return result
 
 

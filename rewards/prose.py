@@ -229,6 +229,8 @@ def script_runs(text: str) -> list[str]:
     >>> script_runs("カイラーは新しいグラスを買う")
     ['カイラーは新しいグラスを買う']
     """
+    if len({_script(ch) for ch in set(text) if ch.isalpha()}) < 2:  # one script: one run
+        return [text] if text.strip() else []
     runs: list[str] = []
     start, current = 0, None
     for index, ch in enumerate(text):
