@@ -21,7 +21,8 @@ today's, alternated in one process; medians of 5 runs. Before each of today's ru
 of pieces and problems are cleared (``TEXT_CACHES``); the word caches (lingua's and wordfreq's
 verdict on one word, a letter's script) stay warm, as they are a few steps into training.
 "cold" is today's judge with every cache cleared (only lingua's loaded models kept), as on a
-run's first batch of new words. REV's judge caches only its detectors.
+run's first batch of new words. REV's judge caches only its detectors. Then lingua's full and
+low-accuracy modes on MGSM's long script runs (``mode_speed``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pathlib import Path
 
 from rewards import language, prose, total
 from rewards.language import Verdict, detect, judge, prose_pieces, reads_as
+from rewards.prose import judged_pieces
 
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 # Short thinking, the way a small model writes it: two operands, an operator word, a result.
@@ -182,6 +184,30 @@ def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -
     return result
 
 
+def mode_speed(mgsm: list[dict], per_language: int = 100) -> dict:
+    """Lingua's full and low-accuracy modes on MGSM's script runs of ``LOW_ACCURACY_CHARS`` or
+    more (up to ``per_language`` each), among the judge's candidates: ms per run (warm, the
+    second of two passes) and the share whose top language is the run's own."""
+    runs = defaultdict(list)
+    for row in mgsm:
+        for piece in judged_pieces(prose_pieces(row["question"])):
+            runs[row["lang"]] += [run for run in prose.script_runs(piece)
+                                  if len(run) >= language.LOW_ACCURACY_CHARS]
+    result = {}
+    for low in (False, True, False, True):
+        start, own, count = time.perf_counter(), 0, 0
+        for lang, found in runs.items():
+            detector = language._detector(language.candidates_for([lang]), low)
+            for run in found[:per_language]:
+                best = detector.compute_language_confidence_values(run)[0].language
+                own += best.iso_code_639_1.name.lower() == lang
+                count += 1
+        result["low" if low else "full"] = {"runs": count, "own_top": own / count,
+                                            "ms_per_run": (time.perf_counter() - start) / count
+                                            * 1e3}
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] /
@@ -193,6 +219,7 @@ def main() -> None:
         encoding="utf-8").splitlines()]
     if args.cost_against:
         print(json.dumps(cost(reward_batch(mgsm), module_at(args.cost_against)), indent=1))
+        print("lingua's modes on long runs:", json.dumps(mode_speed(mgsm)))
     start = time.perf_counter()
     detected = statistics.fmean(detect(r["question"]) == r["lang"] for r in mgsm)
     print(f"MGSM questions detected as their language among all 75: {detected:.4f} "
