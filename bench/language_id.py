@@ -140,7 +140,7 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
 
 
 # Today's judge's caches: of whole pieces and problems, and of single words and letters.
-TEXT_CACHES = (language._confidences, language._readings, language._problem_words)
+TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words)
 WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
 
 

@@ -175,6 +175,7 @@ def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
     return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
 
 
+@functools.lru_cache(maxsize=16384)
 def reading_languages(piece: str, candidates: tuple[str, ...] = LANGUAGES) -> tuple[str, ...]:
     """The languages ``piece`` reads as, best first: lingua's confidence in each is at least
     ``AMBIGUITY_RATIO`` of its top choice among ``candidates`` (short pieces read as several).
@@ -182,11 +183,6 @@ def reading_languages(piece: str, candidates: tuple[str, ...] = LANGUAGES) -> tu
     >>> reading_languages("How many apples are left in the basket? Explain your reasoning.")
     ('en',)
     """
-    return _readings(piece, candidates)
-
-
-@functools.lru_cache(maxsize=16384)
-def _readings(piece: str, candidates: tuple[str, ...]) -> tuple[str, ...]:
     found = _confidences(piece, candidates)  # best first
     top = next(iter(found.values()), 0.0)
     return tuple(code for code, value in found.items()
