@@ -34,14 +34,21 @@ SAME_LOGP = 2e-3  # max |log-prob gap| between two float32 forward passes of the
 RUN_TIMEOUT_S = 900
 
 
-def recipe(tmp_path: Path, name: str, steps: int, rollout: dict | None) -> Path:
+def recipe(tmp_path: Path, name: str, steps: int, rollout: dict | None,
+           save_steps: int | None = None) -> Path:
+    """A run of `steps` steps; no checkpoint unless `save_steps` is given.
+
+    A full checkpoint of the embedded model is ~1.5 GB (weights and Adam state); only the resume
+    test needs one, and CI machines can have little disk to spare.
+    """
     raw = {
         "run": {"name": name, "output_dir": str(tmp_path / name), "seed": 5,
                 "keep_checkpoints": 1},
         "data": {"source": str(REPO / "data/arithmetic_train.jsonl"), "limit": 32},
         "rewards": [{"fn": "vllm_cpu_probe.length_reward"}],
         "trainer": {"max_steps": steps, "per_device_train_batch_size": 4, "num_generations": 4,
-                    "max_completion_length": 16, "learning_rate": 1e-4, "save_steps": 2,
+                    "max_completion_length": 16, "learning_rate": 1e-4,
+                    "save_steps": save_steps or 1000,
                     "use_vllm": True, "vllm_mode": "colocate", "vllm_max_model_length": 512,
                     "vllm_importance_sampling_mode": "token_truncate"},
     }
@@ -107,7 +114,7 @@ def test_lora_policy_sends_its_adapter_only(tmp_path):
 
 
 def test_bounded_staleness_and_kill_9_resume(tmp_path):
-    path = recipe(tmp_path, "async1", 4, {"mode": "async", "max_staleness": 1})
+    path = recipe(tmp_path, "async1", 4, {"mode": "async", "max_staleness": 1}, save_steps=2)
     run_dir = tmp_path / "async1"
     proc = subprocess.Popen(train_command(path), cwd=REPO, env=env(), text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
