@@ -17,9 +17,11 @@ detection: all 75 languages lingua knows):
 Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of 64 completions
 (MGSM questions as thinking, a short summary), format + correctness + length + language, with
 the language component of REV (its candidates: the batch's languages plus English) and with
-today's, alternated in one process; medians of 5 runs. Before each of today's runs the caches
-of pieces and problems are cleared (``TEXT_CACHES``); the word caches (lingua's and wordfreq's
-verdict on one word, a letter's script) stay warm, as they are a few steps into training.
+today's, alternated in one process; medians of 5 runs, wall seconds and the language part's
+CPU seconds (every thread's: lingua may use threads of its own). Before
+each of today's runs the caches of pieces and problems are cleared (``TEXT_CACHES``); the word
+caches (lingua's and wordfreq's verdict on one word, a letter's script) stay warm, as they are
+a few steps into training.
 "cold" is today's judge with every cache cleared (only lingua's loaded models kept), as on a
 run's first batch of new words. REV's judge caches only its detectors. Then lingua's full and
 low-accuracy modes on MGSM's long script runs (``mode_speed``).
@@ -140,12 +142,14 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
 
 
 # Today's judge's caches: of whole pieces and problems, and of single words and letters.
-TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words)
+TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words,
+               language._judged_text, language._runs)
 WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
 
 
 def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -> dict:
-    """Median seconds of a whole reward batch and of its language part, REV's and today's."""
+    """Median seconds of a whole reward batch and of its language part, REV's and today's, and
+    the language part's CPU seconds."""
     languages = old.languages_for(s.lang for s in samples)
 
     def old_language(checks):
@@ -158,25 +162,26 @@ def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -
         checks = total.format_checks(samples)
         total.correctness_scores(samples, checks)
         total.length_scores(samples, checks)
-        middle = time.perf_counter()
+        middle, cpu = time.perf_counter(), time.process_time()  # CPU: every thread's
         scores = language_part(checks)
         end = time.perf_counter()
-        return end - start, end - middle, scores
+        return end - start, end - middle, time.process_time() - cpu, scores
 
     first = {"old": batch(old_language)[0],  # models load on first use
              "new": batch(lambda checks: total.language_scores(samples, checks))[0]}
-    runs: dict[str, list[tuple[float, float]]] = {"old": [], "new": [], "cold": []}
+    runs: dict[str, list[tuple[float, float, float]]] = {"old": [], "new": [], "cold": []}
     for _ in range(repeats):
         for name, caches in (("new", TEXT_CACHES), ("cold", TEXT_CACHES + WORD_CACHES)):
             for cache in caches:
                 cache.cache_clear()  # no help from repeated pieces across runs
-            runs[name].append(batch(lambda checks: total.language_scores(samples, checks))[:2])
-        runs["old"].append(batch(old_language)[:2])
+            runs[name].append(batch(lambda checks: total.language_scores(samples, checks))[:3])
+        runs["old"].append(batch(old_language)[:3])
     result = {"first_s": first, "peak_rss_gb": resource.getrusage(
         resource.RUSAGE_SELF).ru_maxrss / 1e6}
     for name, values in runs.items():
         result[name] = {"batch_s": statistics.median(v[0] for v in values),
-                        "language_s": statistics.median(v[1] for v in values)}
+                        "language_s": statistics.median(v[1] for v in values),
+                        "language_cpu_s": statistics.median(v[2] for v in values)}
     for name in ("new", "cold"):
         suffix = "" if name == "new" else "_cold"
         result["batch_ratio" + suffix] = result[name]["batch_s"] / result["old"]["batch_s"]

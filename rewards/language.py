@@ -40,7 +40,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rewards.prose import (
@@ -302,11 +302,21 @@ def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
                if _foreign_word(word, wanted, candidates, others))
 
 
-def _judged(text: str) -> list[str]:
+def _judged(text: str) -> tuple[str, ...]:
     """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long."""
-    return [piece[start:start + MAX_PIECE_CHARS]
-            for piece in judged_pieces(prose_pieces(text) if isinstance(text, str) else [])
-            for start in range(0, len(piece), MAX_PIECE_CHARS)]
+    return _judged_text(text) if isinstance(text, str) else ()
+
+
+@functools.lru_cache(maxsize=256)  # the training metrics judge the reward's batch again
+def _judged_text(text: str) -> tuple[str, ...]:
+    return tuple(piece[start:start + MAX_PIECE_CHARS] for piece in judged_pieces(prose_pieces(text))
+                 for start in range(0, len(piece), MAX_PIECE_CHARS))
+
+
+@functools.lru_cache(maxsize=4096)
+def _runs(piece: str) -> tuple[str, ...]:
+    """``piece``'s script runs, homoglyph words blanked: what lingua reads."""
+    return tuple(script_runs(_without_homoglyph_words(piece)))
 
 
 def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
@@ -336,15 +346,15 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
         if budget < 0:
             left = 0
             break
-        runs = script_runs(_without_homoglyph_words(piece))
+        runs = _runs(piece)
         for run in runs:
             if not wanted.isdisjoint(reading_languages(run, candidates)):
-                mine = piece_own if runs == [piece] else own_letters([run], known)
+                mine = piece_own if runs == (piece,) else own_letters([run], known)
                 good += mine - _foreign_in(run, wanted, candidates, known, others)
     return min(good / total, 1.0)
 
 
-def _short_share(pieces: list[str], total: int, wanted: frozenset[str], known: frozenset[str],
+def _short_share(pieces: Sequence[str], total: int, wanted: frozenset[str], known: frozenset[str],
                  others: tuple[str, ...]) -> float:
     """The share of a short part's own letters (``own_letters``) in words that belong to the
     language (``belongs``); homoglyph words never do."""
