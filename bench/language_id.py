@@ -143,7 +143,7 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
 
 # Today's judge's caches: of whole pieces and problems, and of single words and letters.
 TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words,
-               language._judged_text, language._runs)
+               language._judged_text, language._runs, language._own_in)
 WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
 
 

@@ -172,7 +172,16 @@ def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
     """
     detector = _detector(candidates, len(piece) >= LOW_ACCURACY_CHARS)
     values = sorted(detector.compute_language_confidence_values(piece), key=lambda v: -v.value)
-    return {value.language.iso_code_639_1.name.lower(): value.value for value in values}
+    codes = _codes()
+    return {codes[value.language]: value.value for value in values}
+
+
+@functools.cache
+def _codes() -> dict:
+    """Each lingua ``Language``'s ISO 639-1 code, lower-case (one lookup, not three, per value)."""
+    from lingua import Language
+
+    return {language: language.iso_code_639_1.name.lower() for language in Language.all()}
 
 
 @functools.lru_cache(maxsize=16384)
@@ -294,6 +303,11 @@ def own_letters(pieces: list[str], known: frozenset[str]) -> int:
     return count
 
 
+@functools.lru_cache(maxsize=4096)  # the training metrics judge the reward's batch again
+def _own_in(piece: str, known: frozenset[str]) -> int:
+    return own_letters([piece], known)
+
+
 def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
                 known: frozenset[str], others: tuple[str, ...]) -> int:
     words = (word for word in WORD.findall(piece) if sum(map(str.isalpha, word))
@@ -330,7 +344,7 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
         return None
     # The share is of the policy's own letters: the problem's words, copied, would dilute a
     # foreign word ("Combien font 74 moins 12 ? make" passed as French).
-    own = [own_letters([piece], known) for piece in pieces]
+    own = [_own_in(piece, known) for piece in pieces]
     total = sum(own)
     if known and total < OWN_LETTERS:
         return None
