@@ -18,10 +18,9 @@ Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of
 (MGSM questions as thinking, a short summary), format + correctness + length + language, with
 the language component of REV (its candidates: the batch's languages plus English) and with
 today's, alternated in one process; medians of 5 runs, wall seconds and the language part's
-CPU seconds (every thread's: lingua may use threads of its own). Before
-each of today's runs the caches of pieces and problems are cleared (``TEXT_CACHES``); the word
-caches (lingua's and wordfreq's verdict on one word, a letter's script) stay warm, as they are
-a few steps into training.
+CPU seconds (every thread's). Before each of today's runs the caches of pieces and problems are
+cleared (``TEXT_CACHES``); the word caches (lingua's and wordfreq's verdict on one word, a
+letter's script) stay warm, as they are a few steps into training.
 "cold" is today's judge with every cache cleared (only lingua's loaded models kept), as on a
 run's first batch of new words. REV's judge caches only its detectors. Then lingua's full and
 low-accuracy modes on MGSM's long script runs (``mode_speed``).
@@ -162,7 +161,7 @@ def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -
         checks = total.format_checks(samples)
         total.correctness_scores(samples, checks)
         total.length_scores(samples, checks)
-        middle, cpu = time.perf_counter(), time.process_time()  # CPU: every thread's
+        middle, cpu = time.perf_counter(), time.process_time()
         scores = language_part(checks)
         end = time.perf_counter()
         return end - start, end - middle, time.process_time() - cpu, scores
