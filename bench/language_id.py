@@ -17,7 +17,7 @@ detection: all 75 languages lingua knows):
 Cost (`--cost-against REV`, e.g. the commit before the judge): a reward batch of 64 completions
 (MGSM questions as thinking, a short summary), format + correctness + length + language, with
 the language component of REV (its candidates: the batch's languages plus English) and with
-today's, alternated in one process; medians of 5 runs, wall seconds and the language part's
+today's, alternated in one process; medians of 21 runs, wall seconds and the language part's
 CPU seconds (every thread's). Before each of today's runs the caches of pieces and problems are
 cleared (``TEXT_CACHES``); the word caches (lingua's and wordfreq's verdict on one word, a
 letter's script) stay warm, as they are a few steps into training.
@@ -142,11 +142,11 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
 
 # Today's judge's caches: of whole pieces and problems, and of single words and letters.
 TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words,
-               language._judged_text, language._runs, language._own_in)
+               language._judged_text, language._runs, language._own_in, language._cached_share)
 WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
 
 
-def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 5) -> dict:
+def cost(samples: list[total.Sample], old: types.ModuleType, repeats: int = 21) -> dict:
     """Median seconds of a whole reward batch and of its language part, REV's and today's, and
     the language part's CPU seconds."""
     languages = old.languages_for(s.lang for s in samples)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -99,6 +100,7 @@ OWN_LETTERS = 2  # nor below this many letters outside the problem's words (``ow
 # would take ~20 s) counts as not in the language, so it can never earn the bonus.
 MAX_PIECE_CHARS = 1000
 JUDGED_CHARS = 100_000
+CACHED_PART_CHARS = 20_000  # longer parts are judged afresh (1024 cached: <= 20M characters)
 LOW_ACCURACY_CHARS = 120  # pieces this long are read in lingua's low-accuracy mode
 
 
@@ -163,7 +165,8 @@ def _detector(languages: tuple[str, ...], low_accuracy: bool = False):
 
 @functools.lru_cache(maxsize=16384)  # a group's samples repeat phrases ("The answer is")
 def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
-    """Lingua's confidence in each candidate, best first (ties in lingua's order).
+    """Lingua's confidence in each candidate it does not rule out, best first (lingua's order:
+    it sorts them, tests/rewards/test_language.py checks that it still does).
 
     Lingua's low-accuracy mode reads trigrams only: about twice as fast on MGSM's long runs
     (0.14 against 0.29 ms), naming the same language first (bench.language_id's mode_speed), and
@@ -171,9 +174,9 @@ def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
     Shorter pieces keep the full mode.
     """
     detector = _detector(candidates, len(piece) >= LOW_ACCURACY_CHARS)
-    values = sorted(detector.compute_language_confidence_values(piece), key=lambda v: -v.value)
     codes = _codes()
-    return {codes[value.language]: value.value for value in values}
+    return {codes[value.language]: value.value for value in itertools.takewhile(
+        lambda value: value.value > 0, detector.compute_language_confidence_values(piece))}
 
 
 @functools.cache
@@ -368,6 +371,22 @@ def _share(text: str, wanted: frozenset[str], candidates: tuple[str, ...],
     return min(good / total, 1.0)
 
 
+def _part_share(part: str, wanted: frozenset[str], candidates: tuple[str, ...],
+                known: frozenset[str], others: tuple[str, ...]) -> float | None:
+    """``judge``'s share of one part, read until certain; a part up to ``CACHED_PART_CHARS`` long
+    is read once per problem: a group's samples repeat a summary and, once the policy's entropy
+    falls, a thinking, and the training metrics judge the reward's batch again."""
+    if isinstance(part, str) and len(part) <= CACHED_PART_CHARS:
+        return _cached_share(part, wanted, candidates, known, others)
+    return _share(part, wanted, candidates, True, known, others)
+
+
+@functools.lru_cache(maxsize=1024)  # a batch's parts; each at most CACHED_PART_CHARS long
+def _cached_share(part: str, wanted: frozenset[str], candidates: tuple[str, ...],
+                  known: frozenset[str], others: tuple[str, ...]) -> float | None:
+    return _share(part, wanted, candidates, True, known, others)
+
+
 def _short_share(pieces: Sequence[str], total: int, wanted: frozenset[str], known: frozenset[str],
                  others: tuple[str, ...]) -> float:
     """The share of a short part's own letters (``own_letters``) in words that belong to the
@@ -525,7 +544,7 @@ def judge(problem: str, thinking: str, answer: str, problem_language: str | None
     among = candidates_for(wanted, candidates)
     known = _problem_words(problem) if isinstance(problem, str) else frozenset()
     others = frequency_languages(wanted, candidates)
-    thinking_share, answer_share = (_share(part, frozenset(wanted), among, True, known, others)
+    thinking_share, answer_share = (_part_share(part, frozenset(wanted), among, known, others)
                                     for part in (thinking, answer))
     shares = (thinking_share, answer_share)
     if any(share is not None and share < CONSISTENCY_THRESHOLD for share in shares):

@@ -1,6 +1,7 @@
-"""Lingua's two modes in the judge: a piece of ``LOW_ACCURACY_CHARS`` or more is read by
-trigrams only (several times faster), a shorter one with every n-gram length, where the
-low-accuracy mode is unreliable (lingua's documentation)."""
+"""The judge's fast paths. Lingua's two modes: a piece of ``LOW_ACCURACY_CHARS`` or more is read
+by trigrams only (several times faster), a shorter one with every n-gram length, where the
+low-accuracy mode is unreliable (lingua's documentation). Lingua's own order (best first), which
+the judge keeps without sorting again. A part's share, read once per batch."""
 
 from __future__ import annotations
 
@@ -33,7 +34,36 @@ def test_the_mode_follows_the_piece_length(length, low):
     language._confidences.cache_clear()
     found = language._confidences(piece, candidates)
     assert _lingua(piece, candidates, low) != _lingua(piece, candidates, not low)  # they differ
-    assert found == pytest.approx(_lingua(piece, candidates, low))
+    assert found == pytest.approx({code: value for code, value
+                                   in _lingua(piece, candidates, low).items() if value > 0})
+
+
+@pytest.mark.parametrize("low", [False, True])
+def test_lingua_lists_confidences_best_first(shared_data, low):
+    """``_confidences`` relies on it; fails if a lingua release stops sorting."""
+    rows = [json.loads(line) for line in (shared_data / "mgsm.jsonl").read_text().splitlines()
+            if line.strip()][::25]
+    candidates = candidates_for(["en"])
+    for row in rows:
+        for piece in (row["question"], row["question"][:40], row["question"].split()[0]):
+            values = list(_lingua(piece, candidates, low).values())
+            assert values == sorted(values, reverse=True), piece
+
+
+def test_a_parts_share_is_read_once_and_a_long_part_afresh():
+    problem, answer = "Combien font 74 moins 12 ?", "Donc cela fait \\boxed{62}."
+    french, english = "Nous retirons douze de soixante-quatorze.", "We take twelve away."
+    language._cached_share.cache_clear()
+    first = [judge(problem, thinking, answer, "fr") for thinking in (french, english)]
+    hits = language._cached_share.cache_info().hits
+    assert [judge(problem, thinking, answer, "fr") for thinking in (french, english)] == first
+    assert language._cached_share.cache_info().hits == hits + 4  # both parts of both samples
+    assert [j.verdict.value for j in first] == ["consistent", "inconsistent"]
+    long = english * (language.CACHED_PART_CHARS // len(english) + 1)
+    before = language._cached_share.cache_info()
+    assert judge(problem, long, answer, "fr").verdict.value == "inconsistent"
+    after = language._cached_share.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # the answer only
 
 
 def test_long_mgsm_questions_read_as_their_language_only(shared_data):
