@@ -38,9 +38,10 @@ import types
 from collections import defaultdict
 from pathlib import Path
 
-from rewards import language, prose, total
-from rewards.language import Verdict, detect, judge, prose_pieces, reads_as
-from rewards.prose import judged_pieces
+from rewards import language, language_id, prose, total
+from rewards.language import Verdict, judge
+from rewards.language_id import detect, reads_as
+from rewards.prose import judged_pieces, prose_pieces
 
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 # Short thinking, the way a small model writes it: two operands, an operator word, a result.
@@ -79,7 +80,7 @@ def piece_rates(pairs: list[tuple[str, str]]) -> dict[str, tuple[float, float, i
     own: dict[str, list[bool]] = defaultdict(list)
     other: dict[str, list[bool]] = defaultdict(list)
     for lang, text in pairs:
-        for piece in language.judged_pieces(prose_pieces(text)):
+        for piece in judged_pieces(prose_pieces(text)):
             own[lang].append(reads_as(piece, lang))
             other[lang] += [reads_as(piece, w) for w in MGSM_LANGS if w != lang]
     own["all"] = [v for k in list(own) for v in own[k]]
@@ -141,7 +142,7 @@ def reward_batch(mgsm: list[dict], size: int = 64) -> list[total.Sample]:
 
 
 # Today's judge's caches: of whole pieces and problems, and of single words and letters.
-TEXT_CACHES = (language._confidences, language.reading_languages, language._problem_words,
+TEXT_CACHES = (language_id.confidences, language_id.reading_languages, language._problem_words,
                language._judged_text, language._runs, language._own_in, language._cached_share)
 WORD_CACHES = (language._foreign_word, language._zipf, prose._script)
 
@@ -196,12 +197,12 @@ def mode_speed(mgsm: list[dict], per_language: int = 100) -> dict:
     for row in mgsm:
         for piece in judged_pieces(prose_pieces(row["question"])):
             runs[row["lang"]] += [run for run in prose.script_runs(piece)
-                                  if len(run) >= language.LOW_ACCURACY_CHARS]
+                                  if len(run) >= language_id.LOW_ACCURACY_CHARS]
     result = {}
     for low in (False, True, False, True):
         start, own, count = time.perf_counter(), 0, 0
         for lang, found in runs.items():
-            detector = language._detector(language.candidates_for([lang]), low)
+            detector = language_id._detector(language_id.candidates_for([lang]), low)
             for run in found[:per_language]:
                 best = detector.compute_language_confidence_values(run)[0].language
                 own += best.iso_code_639_1.name.lower() == lang

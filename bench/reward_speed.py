@@ -24,7 +24,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from rewards import code_exec, language, math_answer, sandbox
+from rewards import code_exec, language_id, math_answer, sandbox
 from rewards.sandbox import launcher
 
 REPO = Path(__file__).resolve().parents[1]
@@ -202,11 +202,11 @@ def bench_language(repeats: int = 20) -> dict:
     from langid.langid import LanguageIdentifier, model
 
     identifier = LanguageIdentifier.from_modelstring(model, norm_probs=False)
-    identifier.set_languages(list(language.MAGISTRAL_LANGUAGES))
+    identifier.set_languages(list(language_id.MAGISTRAL_LANGUAGES))
     cases = [(code, text) for code, texts in SENTENCES.items() for text in texts]
-    language.detect("warm up")
+    language_id.detect("warm up")
     results = {}
-    for name, detect in (("lingua", language.detect),
+    for name, detect in (("lingua", language_id.detect),
                          ("langid", lambda t: identifier.classify(t)[0])):
         correct = sum(detect(text) == code for code, text in cases)
         start = time.perf_counter()

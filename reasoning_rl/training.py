@@ -36,7 +36,7 @@ from reasoning_rl.rollout.scaffold import scaffold_for
 from reasoning_rl.run import checkpoint
 from reasoning_rl.run.language_metrics import LanguageMetrics
 from reasoning_rl.run.metrics import MetricsFile, RewardProgressBar, read_metrics, truncate_metrics
-from rewards.language import run_languages
+from rewards.language_id import run_languages
 
 
 def train(recipe: Recipe, *, resume: bool = False) -> dict[str, Any]:
@@ -145,7 +145,7 @@ def bind_rewards(recipe: Recipe, stop: Sequence[str] = (),
     TRL logs each reward as `rewards/<__name__>/mean`, so the bound function keeps the name.
     Each sees completions of plain-text prompts as evaluation does (`text_prompt_view`). A
     function with a `languages` or `candidates` parameter the recipe leaves unset gets
-    `languages` (the run's: data, prompt and worked examples, `rewards.language.run_languages`),
+    `languages` (the run's: data, prompt and worked examples, `rewards.language_id.run_languages`),
     which the language judge adds to its candidates. With `per_language`, the functions also
     log `LanguageMetrics`, inside the text view: the metric judges what the reward judges (it
     once judged the raw completion with its stop string, "\nUser:", which made every Chinese
@@ -173,7 +173,7 @@ def data_languages(rows: list[dict[str, Any]]) -> tuple[str, ...]:
     >>> data_languages([{"lang": "fr"}, {"lang": ""}, {"lang": "zh"}])
     ('en', 'fr', 'zh')
     """
-    from rewards.language import languages_for
+    from rewards.language_id import languages_for
 
     try:
         return languages_for(row.get("lang") for row in rows)

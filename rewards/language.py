@@ -2,15 +2,12 @@
 language, shared by the reward, the per-language training metrics and the eval.
 
 Magistral gives +0.1 when the problem, the thinking and the answer share one language. Our
-judge (``judge``), built on ``lingua-language-detector`` (its models ship inside the wheel):
+judge (``judge``), built on ``rewards.language_id`` (lingua) and wordfreq:
 
 - Candidates: ``COMMON_LANGUAGES`` (30 of the most spoken languages), the problem's language(s),
   and the run's own (``candidates``: the data's languages and those of its prompt and worked
-  examples, see ``run_languages``). A list without the languages a policy sees lets one pass as
-  another ("Die Antwort ist 11." read as English when German is not a candidate). An untagged
-  problem is read among every language lingua knows (``LANGUAGES``, 75). Each extra Latin-script
-  candidate makes a piece dearer to read (lingua scores it against every candidate of its
-  script), so the 75 are not the default: python -m bench.language_id measures both.
+  examples, see ``rewards.language_id.run_languages``). An untagged problem is read among every
+  language lingua knows (75).
 - Prose is judged wherever it is (``rewards.prose``): outside math and code, inside
   ``\\text{}``, code spans, comments, string literals and docstrings, untagged fences and after
   an unclosed fence; words inside math. Formulas and code identifiers are left out (they name
@@ -39,11 +36,18 @@ from __future__ import annotations
 
 import enum
 import functools
-import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rewards.language_id import (
+    MAGISTRAL_LANGUAGES,
+    MIN_LETTERS,
+    candidates_for,
+    confidences,
+    language_code,
+    reading_languages,
+)
 from rewards.prose import (
     CJK,
     HAN,
@@ -56,23 +60,8 @@ from rewards.prose import (
     visible,
 )
 
-MAGISTRAL_LANGUAGES = ("en", "fr", "es", "it", "de", "zh", "ru")
-# Every language lingua 2.1.1 knows (ISO 639-1); tests check it against lingua itself.
-LANGUAGES = (
-    "af", "ar", "az", "be", "bg", "bn", "bs", "ca", "cs", "cy", "da", "de", "el", "en", "eo",
-    "es", "et", "eu", "fa", "fi", "fr", "ga", "gu", "he", "hi", "hr", "hu", "hy", "id", "is",
-    "it", "ja", "ka", "kk", "ko", "la", "lg", "lt", "lv", "mi", "mk", "mn", "mr", "ms", "nb",
-    "nl", "nn", "pa", "pl", "pt", "ro", "ru", "sk", "sl", "sn", "so", "sq", "sr", "st", "sv",
-    "sw", "ta", "te", "th", "tl", "tn", "tr", "ts", "uk", "ur", "vi", "xh", "yo", "zh", "zu")
-# 30 widely spoken languages lingua knows (our pick from published counts of first- and
-# second-language speakers): always candidates, so the languages a policy is most likely to
-# drift into cannot pass as the problem's. MGSM's 11 languages are among them.
-COMMON_LANGUAGES = (
-    "ar", "bn", "de", "en", "es", "fa", "fr", "gu", "hi", "id", "it", "ja", "ko", "mr", "ms",
-    "pa", "pl", "pt", "ru", "sw", "ta", "te", "th", "tl", "tr", "uk", "ur", "vi", "yo", "zh")
 LANGUAGE_REWARD = 0.1
 CONSISTENCY_THRESHOLD = 0.8  # share of a part's judged letters that must be in the language
-AMBIGUITY_RATIO = 0.5  # a piece reads as every language within this ratio of lingua's top one
 # A word the problem does not use is foreign when lingua's confidence in the language is below
 # this ratio of its top choice ("make" in French: 0.06; honest "gana" in Spanish: 0.42)...
 FOREIGN_WORD_RATIO = 0.1
@@ -93,7 +82,6 @@ FREQUENCY_LANGUAGES = frozenset((
     "ar", "bg", "bn", "ca", "cs", "da", "de", "el", "en", "es", "fa", "fi", "fr", "he", "hi",
     "hu", "id", "is", "it", "lt", "lv", "mk", "ms", "nb", "nl", "pl", "pt", "ro", "ru", "sk",
     "sl", "sv", "ta", "tr", "uk", "ur", "vi"))
-MIN_LETTERS = 3  # below this a part has no words ("x = 4", "\boxed{12}")
 OWN_LETTERS = 2  # nor below this many letters outside the problem's words (``own_letters``)
 # Language ID costs ~20 us a character with every language a candidate: pieces are cut to this
 # length, and prose past the budget (far beyond any completion length a run allows; 1 MB of it
@@ -101,7 +89,6 @@ OWN_LETTERS = 2  # nor below this many letters outside the problem's words (``ow
 MAX_PIECE_CHARS = 1000
 JUDGED_CHARS = 100_000
 CACHED_PART_CHARS = 20_000  # longer parts are judged afresh (1024 cached: <= 20M characters)
-LOW_ACCURACY_CHARS = 120  # pieces this long are read in lingua's low-accuracy mode
 
 
 # A word mixing Latin with Greek or Cyrillic letters is a homoglyph trick, never a language.
@@ -141,83 +128,11 @@ class Judgement:
         return None if self.verdict is Verdict.NO_WORDS else self.verdict is Verdict.CONSISTENT
 
 
-def candidates_for(*groups: Iterable[str]) -> tuple[str, ...]:
-    """``COMMON_LANGUAGES`` and every code in ``groups``, sorted: what the judge chooses among.
-
-    >>> len(candidates_for()), len(candidates_for(["nl"], ["en", "la"]))
-    (30, 32)
-    """
-    return tuple(sorted(set(COMMON_LANGUAGES).union(*groups)))
-
-
-@functools.lru_cache(maxsize=32)  # one detector per candidate set (lingua's models are shared)
-def _detector(languages: tuple[str, ...], low_accuracy: bool = False):
-    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
-    if languages == LANGUAGES:
-        builder = LanguageDetectorBuilder.from_all_languages()
-    else:
-        builder = LanguageDetectorBuilder.from_languages(*(
-            Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
-            for code in languages))
-    return (builder.with_low_accuracy_mode() if low_accuracy else builder).build()
-
-
-@functools.lru_cache(maxsize=16384)  # a group's samples repeat phrases ("The answer is")
-def _confidences(piece: str, candidates: tuple[str, ...]) -> dict[str, float]:
-    """Lingua's confidence in each candidate it does not rule out, best first (lingua's order:
-    it sorts them, tests/rewards/test_language.py checks that it still does).
-
-    Lingua's low-accuracy mode reads trigrams only: about twice as fast on MGSM's long runs
-    (0.14 against 0.29 ms), naming the same language first (bench.language_id's mode_speed), and
-    as accurate as the full mode on text of LOW_ACCURACY_CHARS or more (lingua's documentation).
-    Shorter pieces keep the full mode.
-    """
-    detector = _detector(candidates, len(piece) >= LOW_ACCURACY_CHARS)
-    codes = _codes()
-    return {codes[value.language]: value.value for value in itertools.takewhile(
-        lambda value: value.value > 0, detector.compute_language_confidence_values(piece))}
-
-
-@functools.cache
-def _codes() -> dict:
-    """Each lingua ``Language``'s ISO 639-1 code, lower-case (one lookup, not three, per value)."""
-    from lingua import Language
-
-    return {language: language.iso_code_639_1.name.lower() for language in Language.all()}
-
-
-@functools.lru_cache(maxsize=16384)
-def reading_languages(piece: str, candidates: tuple[str, ...] = LANGUAGES) -> tuple[str, ...]:
-    """The languages ``piece`` reads as, best first: lingua's confidence in each is at least
-    ``AMBIGUITY_RATIO`` of its top choice among ``candidates`` (short pieces read as several).
-
-    >>> reading_languages("How many apples are left in the basket? Explain your reasoning.")
-    ('en',)
-    """
-    found = _confidences(piece, candidates)  # best first
-    top = next(iter(found.values()), 0.0)
-    return tuple(code for code, value in found.items()
-                 if top > 0 and value >= AMBIGUITY_RATIO * top)
-
-
-def reads_as(piece: str, languages: str | Iterable[str],
-             candidates: Iterable[str] = ()) -> bool:
-    """True if ``piece`` reads as ``languages`` (one code or several) among them,
-    ``COMMON_LANGUAGES`` and ``candidates``: see ``reading_languages``.
-
-    >>> reads_as("It is four.", "en"), reads_as("Die Antwort ist elf.", "en")
-    (True, False)
-    """
-    wanted = {languages} if isinstance(languages, str) else set(languages)
-    return not wanted.isdisjoint(reading_languages(piece, candidates_for(wanted, candidates)))
-
-
 @functools.lru_cache(maxsize=65536)
 def _foreign_word(word: str, wanted: frozenset[str], candidates: tuple[str, ...],
                   others: tuple[str, ...]) -> bool:
     if sum(ch.isalpha() for ch in word) >= WORD_LETTERS:
-        found = _confidences(word, candidates)
+        found = confidences(word, candidates)
         top = next(iter(found.values()), 0.0)  # best first
         if top > 0 and max(found.get(code, 0.0) for code in wanted) < FOREIGN_WORD_RATIO * top:
             return True
@@ -444,61 +359,6 @@ def language_share(text: str, language: str | Iterable[str],
         tuple(candidates)
     return _share(text, wanted, candidates_for(wanted, candidates), until_certain=False,
                   known=_problem_words(problem), others=frequency_languages(wanted, candidates))
-
-
-def detect(text: str, languages: Iterable[str] = LANGUAGES) -> str | None:
-    """The ISO 639-1 code of ``text``'s language (its prose, among ``languages``), or None
-    without words.
-
-    >>> detect("Calculons la somme des racines de $x^2 - 5x + 6$.")
-    'fr'
-    >>> detect("$x^2$ \\\\boxed{4}") is None
-    True
-    """
-    words = strip_latex_and_code(text) if isinstance(text, str) else ""
-    if letters(words) < MIN_LETTERS:
-        return None
-    found = _detector(tuple(sorted(languages))).detect_language_of(words)
-    return found.iso_code_639_1.name.lower() if found is not None else None
-
-
-def language_code(code: str) -> str:
-    """``code`` lower-cased, if the judge can name it.
-
-    >>> language_code(" FR")
-    'fr'
-    >>> language_code("xx")
-    Traceback (most recent call last):
-    ...
-    ValueError: unknown language code 'xx' (expected an ISO 639-1 code lingua knows, like fr)
-    """
-    found = str(code).strip().lower()
-    if found not in LANGUAGES:
-        raise ValueError(f"unknown language code {found!r} (expected an ISO 639-1 code "
-                         f"lingua knows, like fr)")
-    return found
-
-
-def languages_for(codes: Iterable[str | None]) -> tuple[str, ...]:
-    """The data's `lang` codes plus English, sorted; a code the judge cannot name is an error.
-
-    >>> languages_for(["fr", "ja", "", None, "fr"])
-    ('en', 'fr', 'ja')
-    """
-    found = {language_code(code) for code in codes if code and str(code).strip()}
-    return tuple(sorted(found | {"en"}))
-
-
-def run_languages(codes: Iterable[str | None], texts: Iterable[str] = ()) -> tuple[str, ...]:
-    """The languages a run shows its policy, for ``judge``'s ``candidates``: the data's ``lang``
-    codes and the language of each of ``texts`` (system prompt, worked examples' turns; see
-    ``detect``, among all 75); sorted. A code the judge cannot name is an error.
-
-    >>> run_languages(["fr", None, ""], ["<think>23 plus 19 ergibt 42.</think> Die Antwort ist 4."])
-    ('de', 'fr')
-    """
-    found = {language_code(code) for code in codes if code and str(code).strip()}
-    return tuple(sorted(found | {code for code in map(detect, texts) if code}))
 
 
 def problem_languages(problem: str, thinking: str,

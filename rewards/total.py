@@ -55,7 +55,7 @@ class RewardSettings:
     allow_forgeable_tests: bool = False
     math_timeout_s: float = math_answer.DEFAULT_TIMEOUT_S
     # The run's languages (data, prompt, worked examples): language ID candidates besides
-    # rewards.language.COMMON_LANGUAGES and the problem's (rewards.language.run_languages).
+    # rewards.language_id.COMMON_LANGUAGES and the problem's (rewards.language_id.run_languages).
     languages: tuple[str, ...] = ()
 
 

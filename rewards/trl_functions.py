@@ -115,7 +115,7 @@ def language_reward(prompts: Sequence[Any] | None = None, completions: Sequence[
                     candidates: Sequence[str] = (), **columns: Any) -> list[float]:
     """0.1 when the gate passes and ``rewards.language.judge`` finds the thinking and the answer
     in the problem's language (both with words); ``candidates``: the run's languages, which
-    training binds (``rewards.language.run_languages``).
+    training binds (``rewards.language_id.run_languages``).
 
     >>> language_reward(prompts=["Combien font deux plus deux ? Expliquez votre calcul."] * 2,
     ...                 completions=["<think>Deux et deux font quatre.</think> Donc \\\\boxed{4}.",

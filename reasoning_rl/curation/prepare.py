@@ -95,7 +95,7 @@ def check_language(code: str, number: int, source: str, options: PrepareOptions)
     """A non-empty `lang` must be an ISO 639-1 code that language ID can name."""
     if not code:
         return
-    from rewards.language import languages_for
+    from rewards.language_id import languages_for
 
     try:
         languages_for([code])

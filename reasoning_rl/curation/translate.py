@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from reasoning_rl.eval.generation import Sampling
-from rewards.language import MAGISTRAL_LANGUAGES, detect
+from rewards.language_id import MAGISTRAL_LANGUAGES, detect
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish", "it": "Italian",
                   "de": "German", "zh": "Chinese", "ru": "Russian"}

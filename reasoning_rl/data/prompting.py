@@ -36,7 +36,7 @@ Prompt = str | Messages
 def prompt_texts(prompt: PromptSection, examples: Sequence[ExampleTurn] = ()) -> list[str]:
     """What a prompt shows the policy in words: its system prompt, template and each turn of its
     worked examples and of ``examples`` (the sampler's scaffold); the language judge takes
-    their languages as candidates (``rewards.language.run_languages``).
+    their languages as candidates (``rewards.language_id.run_languages``).
 
     >>> prompt_texts(PromptSection(system="Be brief.", examples=[ExampleTurn("2+2?", "4.")]))
     ['Be brief.', '2+2?', '4.']

@@ -22,7 +22,7 @@ from reasoning_rl.eval.grading import Graded, grade
 from reasoning_rl.eval.pass_at_k import ks_for, majority_correct, mean_pass_at_1, pass_at_k
 from reasoning_rl.recipe.errors import UserError
 from reasoning_rl.recipe.prompt_section import PromptSection
-from rewards.language import run_languages
+from rewards.language_id import run_languages
 
 GROUP_KEYS = ("subject", "level", "lang")
 

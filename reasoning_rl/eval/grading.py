@@ -54,7 +54,7 @@ def grade(rows: Sequence[dict[str, Any]], completions: Sequence[Sequence[Complet
     """Grade every completion of every row (rows are canonical; one list of samples per row).
 
     `check_language=False` skips language ID (`language_ok` stays None); `languages`: the run's
-    languages, language ID candidates besides the judge's own (`rewards.language.run_languages`).
+    languages, language ID candidates besides the judge's own (`rewards.language_id.run_languages`).
 
     >>> row = {"prompt": "What is 2+2?", "answer": "4", "task": "math", "lang": "en"}
     >>> text = "<think>Two and two make four.</think> The answer is \\\\boxed{4}."

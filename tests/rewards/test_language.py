@@ -6,45 +6,25 @@ import time
 
 import pytest
 
-from rewards import trl_functions
+from rewards import language, trl_functions
 from rewards.language import (
-    COMMON_LANGUAGES,
     CONSISTENCY_THRESHOLD,
     FOREIGN_WORD_RATIO,
     FOREIGN_ZIPF_GAP,
     FREQUENCY_LANGUAGES,
     JUDGED_CHARS,
-    LANGUAGES,
     SHORT_LETTERS,
     SHORT_ZIPF_GAP,
     Verdict,
     belongs,
-    candidates_for,
-    detect,
     foreign_letters,
     frequency_languages,
     judge,
     language_share,
-    reads_as,
-    run_languages,
 )
+from rewards.language_id import candidates_for, confidences, detect, reads_as, run_languages
 from rewards.prose import letters, prose_pieces, strip_latex_and_code
 
-SENTENCES = {
-    "en": ["Let us find the sum of all the roots of this polynomial.",
-           "First we count how many apples are left in the basket."],
-    "fr": ["Cherchons la somme de toutes les racines de ce polynôme.",
-           "D'abord, nous comptons combien de pommes restent dans le panier."],
-    "es": ["Busquemos la suma de todas las raíces de este polinomio.",
-           "Primero contamos cuántas manzanas quedan en la cesta."],
-    "it": ["Cerchiamo la somma di tutte le radici di questo polinomio.",
-           "Prima contiamo quante mele sono rimaste nel cestino."],
-    "de": ["Wir suchen die Summe aller Nullstellen dieses Polynoms.",
-           "Zuerst zählen wir, wie viele Äpfel noch im Korb liegen."],
-    "zh": ["我们来求这个多项式所有根的和。", "首先我们数一数篮子里还剩多少个苹果。"],
-    "ru": ["Найдём сумму всех корней этого многочлена.",
-           "Сначала посчитаем, сколько яблок осталось в корзине."],
-}
 ENGLISH_PROBLEM = "How many apples are left in the basket? Explain your reasoning."
 FRENCH = ("D'abord, nous comptons combien de pommes restent dans le panier, puis nous retirons "
           "celles que Marie a mangées.")
@@ -57,22 +37,8 @@ def verdict(thinking: str, answer: str = ENGLISH_ANSWER, problem: str = ENGLISH_
     return judge(problem, thinking, answer, lang).verdict
 
 
-def test_candidates_are_every_language_lingua_knows():
-    from lingua import Language
-
-    assert set(LANGUAGES) == {lang.iso_code_639_1.name.lower() for lang in Language.all()}
-    assert len(LANGUAGES) == 75
-
-
-def test_each_magistral_sentence_reads_as_its_language_among_all():
-    for code, texts in SENTENCES.items():
-        for text in texts:
-            assert reads_as(text, code), text
-            assert not reads_as(text, set(SENTENCES) - {code}), text
-
-
 def test_an_untagged_problem_may_read_as_several_languages():
-    problem = SENTENCES["en"][0]  # lingua's top pick among all languages is Latin
+    problem = "Let us find the sum of all the roots of this polynomial."  # read as Latin first
     assert detect(problem) == "la" and reads_as(problem, "en")
     assert verdict("The roots add up to five.", "So the sum is \\boxed{5}.",
                    problem) is Verdict.CONSISTENT
@@ -249,13 +215,6 @@ def test_prose_past_the_judged_budget_counts_as_foreign():
     assert verdict(sentence * 4000) is Verdict.INCONSISTENT
 
 
-def test_common_languages_are_lingua_codes_and_cover_mgsm():
-    mgsm = {"bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"}
-    assert len(set(COMMON_LANGUAGES)) == 30 and set(COMMON_LANGUAGES) <= set(LANGUAGES)
-    assert mgsm <= set(COMMON_LANGUAGES)
-    assert candidates_for(["af"], ["nl"]) == tuple(sorted({*COMMON_LANGUAGES, "af", "nl"}))
-
-
 def test_a_run_language_outside_the_common_set_is_a_candidate():
     # Afrikaans reads as Dutch unless it is a candidate: the run's languages must be.
     problem, answer = "Hoeveel is 23 plus 19?", "Het antwoord is \\boxed{42}."
@@ -426,8 +385,7 @@ def _gap(word, own, other):
 
 
 def _ratio(word, language, candidates):
-    from rewards.language import _confidences
-    found = _confidences(word, candidates)
+    found = confidences(word, candidates)
     return found.get(language, 0.0) / max(found.values())
 
 
@@ -437,3 +395,19 @@ def test_an_honest_two_word_english_answer_with_is_reads_as_english():
     verdict = judge("Compute 69 minus 50.", "69 minus 50 is 19.", "69 minus 50 is \\boxed{19}.",
                     "en", ("en", "es", "fr", "ru", "zh")).verdict
     assert verdict is Verdict.CONSISTENT
+
+
+def test_a_parts_share_is_read_once_and_a_long_part_afresh():
+    problem, answer = "Combien font 74 moins 12 ?", "Donc cela fait \\boxed{62}."
+    french, english = "Nous retirons douze de soixante-quatorze.", "We take twelve away."
+    language._cached_share.cache_clear()
+    first = [judge(problem, thinking, answer, "fr") for thinking in (french, english)]
+    hits = language._cached_share.cache_info().hits
+    assert [judge(problem, thinking, answer, "fr") for thinking in (french, english)] == first
+    assert language._cached_share.cache_info().hits == hits + 4  # both parts of both samples
+    assert [j.verdict.value for j in first] == ["consistent", "inconsistent"]
+    long = english * (language.CACHED_PART_CHARS // len(english) + 1)
+    before = language._cached_share.cache_info()
+    assert judge(problem, long, answer, "fr").verdict.value == "inconsistent"
+    after = language._cached_share.cache_info()
+    assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # the answer only

@@ -98,7 +98,7 @@ def test_reward_training_metric_and_eval_agree_on_the_same_samples():
 def test_training_binds_the_runs_languages_as_judge_candidates():
     # The German worked example's language is a candidate of the reward and the metric.
     from reasoning_rl.data.prompting import prompt_texts
-    from rewards.language import run_languages
+    from rewards.language_id import run_languages
 
     recipe = load_recipe("recipes/smoke_cpu_multilingual.yaml")
     languages = run_languages(data_languages([{"lang": "fr"}, {"lang": "zh"}]),

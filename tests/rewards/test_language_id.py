@@ -1,7 +1,8 @@
-"""The judge's fast paths. Lingua's two modes: a piece of ``LOW_ACCURACY_CHARS`` or more is read
-by trigrams only (several times faster), a shorter one with every n-gram length, where the
-low-accuracy mode is unreliable (lingua's documentation). Lingua's own order (best first), which
-the judge keeps without sorting again. A part's share, read once per batch."""
+"""Language ID (`rewards.language_id`): the candidates are every language lingua knows or the
+30 common ones plus the run's, each sentence reads as its own language, and lingua's two modes:
+a piece of ``LOW_ACCURACY_CHARS`` or more is read by trigrams only (several times faster), a
+shorter one with every n-gram length, where the low-accuracy mode is unreliable (lingua's
+documentation). Lingua's own order (best first) is kept without sorting again."""
 
 from __future__ import annotations
 
@@ -10,11 +11,34 @@ import json
 import pytest
 from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
-from rewards import language
-from rewards.language import LOW_ACCURACY_CHARS, candidates_for, judge, reading_languages
+from rewards import language_id
+from rewards.language import judge
+from rewards.language_id import (
+    COMMON_LANGUAGES,
+    LANGUAGES,
+    LOW_ACCURACY_CHARS,
+    candidates_for,
+    reading_languages,
+    reads_as,
+)
 
 MGSM_LANGS = ("bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh")
 SENTENCE = "We add the apples in the first basket to those in the second one, then we count. "
+SENTENCES = {
+    "en": ["Let us find the sum of all the roots of this polynomial.",
+           "First we count how many apples are left in the basket."],
+    "fr": ["Cherchons la somme de toutes les racines de ce polynôme.",
+           "D'abord, nous comptons combien de pommes restent dans le panier."],
+    "es": ["Busquemos la suma de todas las raíces de este polinomio.",
+           "Primero contamos cuántas manzanas quedan en la cesta."],
+    "it": ["Cerchiamo la somma di tutte le radici di questo polinomio.",
+           "Prima contiamo quante mele sono rimaste nel cestino."],
+    "de": ["Wir suchen die Summe aller Nullstellen dieses Polynoms.",
+           "Zuerst zählen wir, wie viele Äpfel noch im Korb liegen."],
+    "zh": ["我们来求这个多项式所有根的和。", "首先我们数一数篮子里还剩多少个苹果。"],
+    "ru": ["Найдём сумму всех корней этого многочлена.",
+           "Сначала посчитаем, сколько яблок осталось в корзине."],
+}
 
 
 def _lingua(piece: str, candidates: tuple[str, ...], low: bool) -> dict[str, float]:
@@ -26,13 +50,34 @@ def _lingua(piece: str, candidates: tuple[str, ...], low: bool) -> dict[str, flo
             for value in detector.compute_language_confidence_values(piece)}
 
 
+def test_candidates_are_every_language_lingua_knows():
+    from lingua import Language
+
+    assert set(LANGUAGES) == {lang.iso_code_639_1.name.lower() for lang in Language.all()}
+    assert len(LANGUAGES) == 75
+
+
+def test_each_magistral_sentence_reads_as_its_language_among_all():
+    for code, texts in SENTENCES.items():
+        for text in texts:
+            assert reads_as(text, code), text
+            assert not reads_as(text, set(SENTENCES) - {code}), text
+
+
+def test_common_languages_are_lingua_codes_and_cover_mgsm():
+    mgsm = {"bn", "de", "en", "es", "fr", "ja", "ru", "sw", "te", "th", "zh"}
+    assert len(set(COMMON_LANGUAGES)) == 30 and set(COMMON_LANGUAGES) <= set(LANGUAGES)
+    assert mgsm <= set(COMMON_LANGUAGES)
+    assert candidates_for(["af"], ["nl"]) == tuple(sorted({*COMMON_LANGUAGES, "af", "nl"}))
+
+
 @pytest.mark.parametrize("length, low", [(LOW_ACCURACY_CHARS - 1, False),
                                          (LOW_ACCURACY_CHARS, True)])
 def test_the_mode_follows_the_piece_length(length, low):
     piece = (SENTENCE * 3)[:length]
     candidates = candidates_for(["en"])
-    language._confidences.cache_clear()
-    found = language._confidences(piece, candidates)
+    language_id.confidences.cache_clear()
+    found = language_id.confidences(piece, candidates)
     assert _lingua(piece, candidates, low) != _lingua(piece, candidates, not low)  # they differ
     assert found == pytest.approx({code: value for code, value
                                    in _lingua(piece, candidates, low).items() if value > 0})
@@ -48,22 +93,6 @@ def test_lingua_lists_confidences_best_first(shared_data, low):
         for piece in (row["question"], row["question"][:40], row["question"].split()[0]):
             values = list(_lingua(piece, candidates, low).values())
             assert values == sorted(values, reverse=True), piece
-
-
-def test_a_parts_share_is_read_once_and_a_long_part_afresh():
-    problem, answer = "Combien font 74 moins 12 ?", "Donc cela fait \\boxed{62}."
-    french, english = "Nous retirons douze de soixante-quatorze.", "We take twelve away."
-    language._cached_share.cache_clear()
-    first = [judge(problem, thinking, answer, "fr") for thinking in (french, english)]
-    hits = language._cached_share.cache_info().hits
-    assert [judge(problem, thinking, answer, "fr") for thinking in (french, english)] == first
-    assert language._cached_share.cache_info().hits == hits + 4  # both parts of both samples
-    assert [j.verdict.value for j in first] == ["consistent", "inconsistent"]
-    long = english * (language.CACHED_PART_CHARS // len(english) + 1)
-    before = language._cached_share.cache_info()
-    assert judge(problem, long, answer, "fr").verdict.value == "inconsistent"
-    after = language._cached_share.cache_info()
-    assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # the answer only
 
 
 def test_long_mgsm_questions_read_as_their_language_only(shared_data):
