@@ -88,7 +88,7 @@ OWN_LETTERS = 2  # nor below this many letters outside the problem's words (``ow
 # would take ~20 s) counts as not in the language, so it can never earn the bonus.
 MAX_PIECE_CHARS = 1000
 JUDGED_CHARS = 100_000
-CACHED_PART_CHARS = 20_000  # longer parts are judged afresh (1024 cached: <= 20M characters)
+CACHED_PART_CHARS = 20_000  # longer parts are judged afresh, and their pieces cut afresh
 
 
 # A word mixing Latin with Greek or Cyrillic letters is a homoglyph trick, never a language.
@@ -235,14 +235,19 @@ def _foreign_in(piece: str, wanted: frozenset[str], candidates: tuple[str, ...],
 
 
 def _judged(text: str) -> tuple[str, ...]:
-    """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long."""
-    return _judged_text(text) if isinstance(text, str) else ()
+    """The pieces the judge reads, each at most ``MAX_PIECE_CHARS`` long; cached for texts up to
+    ``CACHED_PART_CHARS`` (a hostile megabyte is cut afresh rather than held)."""
+    if not isinstance(text, str):
+        return ()
+    return _judged_text(text) if len(text) <= CACHED_PART_CHARS else _pieces_of(text)
 
 
-@functools.lru_cache(maxsize=256)  # the training metrics judge the reward's batch again
-def _judged_text(text: str) -> tuple[str, ...]:
+def _pieces_of(text: str) -> tuple[str, ...]:
     return tuple(piece[start:start + MAX_PIECE_CHARS] for piece in judged_pieces(prose_pieces(text))
                  for start in range(0, len(piece), MAX_PIECE_CHARS))
+
+
+_judged_text = functools.lru_cache(maxsize=256)(_pieces_of)  # the metrics judge a batch again
 
 
 @functools.lru_cache(maxsize=4096)

@@ -407,7 +407,8 @@ def test_a_parts_share_is_read_once_and_a_long_part_afresh():
     assert language._cached_share.cache_info().hits == hits + 4  # both parts of both samples
     assert [j.verdict.value for j in first] == ["consistent", "inconsistent"]
     long = english * (language.CACHED_PART_CHARS // len(english) + 1)
-    before = language._cached_share.cache_info()
+    before, pieces = language._cached_share.cache_info(), language._judged_text.cache_info()
     assert judge(problem, long, answer, "fr").verdict.value == "inconsistent"
     after = language._cached_share.cache_info()
     assert (after.hits, after.misses) == (before.hits + 1, before.misses)  # the answer only
+    assert language._judged_text.cache_info().currsize == pieces.currsize  # nor its pieces
