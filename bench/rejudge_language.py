@@ -1,5 +1,5 @@
 """Held-out samples judged again by today's language judge, per language: how a run's recorded
-answers score under a judge that changed after the run (README, multilingual tries).
+answers score under a judge that changed after the run (docs/multilingual.md).
 
     .venv/bin/python -m bench.rejudge_language RUN/eval_after/samples.jsonl [...] \
         [--candidates en,es,fr,ru,zh]

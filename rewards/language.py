@@ -166,10 +166,10 @@ def foreign_letters(piece: str, language: str | Iterable[str], candidates: Itera
 
     Why: lingua reads a short piece by its strongest letters, so "74 moins 12 make 42." read
     as French, and the multilingual smoke's policy wrote that answer in every Latin language
-    (README, try 5); with lingua's word rule alone, the next policy wrote "moins are" ("are"
-    is a French unit of area to lingua). One word is weak evidence, so only words far from
-    the language count, and only inside a part, whose ``CONSISTENCY_THRESHOLD`` leaves room
-    for a loanword.
+    (docs/multilingual.md, try 5); with lingua's word rule alone, the next policy wrote "moins
+    are" ("are" is a French unit of area to lingua). One word is weak evidence, so only words
+    far from the language count, and only inside a part, whose ``CONSISTENCY_THRESHOLD`` leaves
+    room for a loanword.
 
     >>> foreign_letters("74 moins 12 make 42.", "fr"), foreign_letters("moins are", "fr")
     (4, 3)

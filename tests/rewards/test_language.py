@@ -272,7 +272,8 @@ def test_a_name_or_variable_in_another_script_keeps_honest_prose_consistent(prob
     ("Combien font 74 moins 12 ?", "74 moins 12 equals 62.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 then 1.", "es"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 son 1, then the total es 1.", "es"),
-    # the next policy's answer (README, try 6): "are" reads as French and Spanish to lingua
+    # the next policy's answer (docs/multilingual.md, try 6): "are" reads as French and Spanish
+    # to lingua
     ("Combien font 74 moins 12 ?", "74 moins 12 are 42.", "fr"),
     ("¿Cuánto es 38 menos 37?", "38 más 37 are 42.", "es"),
     ("¿Cuánto es 38 menos 37?", "38 menos 37 is 1.", "es"),
